@@ -1,0 +1,8 @@
+"""The one partitioning of per-repository data: dynamic partitions keyed `owner/name`."""
+
+import dagster as dg
+
+repository_partitions = dg.DynamicPartitionsDefinition(name="repositories")
+
+# A refresh of many repositories is one run reading `context.partition_keys`, not N runs.
+single_run = dg.BackfillPolicy.single_run()

@@ -1,0 +1,3 @@
+"""Placeholder until the analytics work lands: the rubric names the config accepts."""
+
+RUBRICS = {"seed": None, "default": None}
