@@ -96,6 +96,7 @@ CREATE TABLE IF NOT EXISTS http_validators (
     last_modified VARCHAR,
     next_url VARCHAR,
     item_count INTEGER,
+    item_keys VARCHAR,                   -- JSON list of the ids on this page
     stored_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (token_identity, url)
 );
