@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -34,9 +35,13 @@ class ReleaseAssetsConfig(dg.ConfigurableResource):
     """The YAML config (`RELEASE_ASSETS_CONFIG`): repositories, quality rubric, policies."""
 
     path: str | None = None
+    extra_repos: list[str] = []  # repositories named on the command line for one refresh
 
     def load(self) -> Config:
-        return load_config(config_path_from_env(self.path))
+        config = load_config(config_path_from_env(self.path))
+        if not self.extra_repos:
+            return config
+        return replace(config, repos=tuple(dict.fromkeys([*config.repos, *self.extra_repos])))
 
 
 def resource_defs() -> dict[str, object]:
