@@ -44,6 +44,20 @@ _IN_TOTO = "application/vnd.in-toto+json"
 
 Outcome = Literal["verified", "rejected", "malformed"]
 
+# sigstore's messages are precise but terse; say what they usually mean for a release.
+_HINTS = (
+    ("failed to build timestamp certificate chain",
+     "the signing certificate does not chain to this Sigstore root at signing time "
+     "(signed on another instance, e.g. staging vs production, or signed after it expired)"),
+    ("not enough sources of verified time",
+     "no timestamp or log entry from this trust root vouches for the signing time "
+     "(signed on another instance?)"),
+    ("inconsistent with other materials",
+     "the log entry is for a different signature or artifact: the bundle was tampered with"),
+    ("Signature is invalid for input", "the bundle does not sign this artifact (wrong file or digest)"),
+    ("digest mismatch", "the bundle does not sign this artifact (wrong file or digest)"),
+)
+
 
 @dataclass(frozen=True)
 class InTotoSubject:
@@ -207,6 +221,10 @@ def _rejected(
                   f"policy requires {signer.describe()}")
     else:
         reason = f"{_first_line(exc)} (trust root: {trust_root})"
+        for needle, hint in _HINTS:
+            if needle in reason:
+                reason += f": {hint}"
+                break
     return BundleVerdict(False, reason, "rejected", dsse=dsse, expected_digest=expected, **facts)
 
 
