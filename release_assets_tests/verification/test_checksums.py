@@ -19,8 +19,13 @@ from release_assets.lib.verification import (
 
 from .conftest import FIXTURES
 
-JQ_MANIFEST_DIR = {"jq-1.3": "v1.3", "jq-1.4": "v1.4", "jq-1.5rc1": "v1.5rc1",
-                   "jq-1.5rc2": "v1.5rc2", "jq-1.5": "v1.5"}
+JQ_MANIFEST_DIR = {
+    "jq-1.3": "v1.3",
+    "jq-1.4": "v1.4",
+    "jq-1.5rc1": "v1.5rc1",
+    "jq-1.5rc2": "v1.5rc2",
+    "jq-1.5": "v1.5",
+}
 
 
 def jq_releases() -> dict[str, list[ArtifactRef]]:
@@ -59,7 +64,9 @@ def test_jq_manifests_parse_cleanly(version: str) -> None:
         ("jq-1.5", 7, 8, ("jq-linux32-no-oniguruma",)),
     ],
 )
-def test_jq_coverage_matches_the_recorded_releases(tag: str, listed: int, total: int, unlisted: tuple[str, ...]) -> None:
+def test_jq_coverage_matches_the_recorded_releases(
+    tag: str, listed: int, total: int, unlisted: tuple[str, ...]
+) -> None:
     artifacts = jq_releases()[tag]
     coverage = checksum_coverage(jq_manifest(tag), artifacts)
     assert (len(coverage.listed), coverage.total, coverage.unlisted) == (listed, total, unlisted)
@@ -68,8 +75,11 @@ def test_jq_coverage_matches_the_recorded_releases(tag: str, listed: int, total:
 
 
 def test_jq_artifacts_without_digest_ask_to_be_hashed() -> None:
-    results = verify_checksums(jq_manifest("jq-1.5"), jq_releases()["jq-1.5"],
-                               release=ReleaseRef("stedolan/jq", 1, "jq-1.5"))
+    results = verify_checksums(
+        jq_manifest("jq-1.5"),
+        jq_releases()["jq-1.5"],
+        release=ReleaseRef("stedolan/jq", 1, "jq-1.5"),
+    )
     assert len(results) == 8 and {r.status for r in results} == {"not_applicable"}
     by_name = {r.artifact_name: r for r in results}
     assert "not listed" in by_name["jq-linux32-no-oniguruma"].reason
@@ -80,7 +90,11 @@ def test_jq_artifacts_without_digest_ask_to_be_hashed() -> None:
 
 def test_jq_digest_from_hashing_passes_and_wrong_digest_fails() -> None:
     manifest = jq_manifest("jq-1.5")
-    good = ArtifactRef(1, "jq-linux64", digest="sha256:c6b3a7d7d3e7b70c6f51b706a3b90bd01833846c54d32ca32f0027f00226ff6d")
+    good = ArtifactRef(
+        1,
+        "jq-linux64",
+        digest="sha256:c6b3a7d7d3e7b70c6f51b706a3b90bd01833846c54d32ca32f0027f00226ff6d",
+    )
     bad = ArtifactRef(2, "jq-osx-amd64", digest="sha256:" + "ab" * 32)
     passed, failed = verify_checksums(manifest, [good, bad])
     assert passed.status == "passed" and passed.subject_digest == good.digest
@@ -102,9 +116,16 @@ def test_entries_naming_no_artifact_are_orphans() -> None:
 
 def test_signatures_and_manifests_do_not_count_against_coverage() -> None:
     data = b"payload"
-    manifest = parse_checksum_manifest(f"{hashlib.sha256(data).hexdigest()}  app.tar.gz\n",
-                                       source_name="checksums.txt")
-    names = ["app.tar.gz", "checksums.txt", "checksums.txt.sig", "app.tar.gz.sigstore.json", "app.tar.gz.pem"]
+    manifest = parse_checksum_manifest(
+        f"{hashlib.sha256(data).hexdigest()}  app.tar.gz\n", source_name="checksums.txt"
+    )
+    names = [
+        "app.tar.gz",
+        "checksums.txt",
+        "checksums.txt.sig",
+        "app.tar.gz.sigstore.json",
+        "app.tar.gz.pem",
+    ]
     artifacts = [ArtifactRef(i, n) for i, n in enumerate(names)]
     assert checksum_coverage(manifest, artifacts).summary == "1 of 1 artifacts listed"
 
@@ -119,7 +140,9 @@ def test_bsd_format_crlf_comments_and_blank_lines() -> None:
     manifest = parse_checksum_manifest(text, source_name="SHA256SUMS")
     assert manifest.errors == ()
     assert [(e.name, e.path, e.algorithm) for e in manifest.entries] == [
-        ("app.tar.gz", "dist/app.tar.gz", "sha256"), ("app.zip", "app.zip", "sha512"), ("app.exe", "app.exe", "sha1"),
+        ("app.tar.gz", "dist/app.tar.gz", "sha256"),
+        ("app.zip", "app.zip", "sha512"),
+        ("app.exe", "app.exe", "sha1"),
     ]
     assert manifest.entries[1].hex == "b" * 128
 
@@ -157,7 +180,10 @@ def test_per_file_manifest_covers_only_its_target_even_with_bare_hash() -> None:
     digest = hashlib.sha256(data).hexdigest()
     manifest = parse_checksum_manifest(digest + "\n", source_name="app.tar.gz.sha256")
     assert manifest.scope == "app.tar.gz" and manifest.entries[0].name == "app.tar.gz"
-    artifacts = [ArtifactRef(1, "app.tar.gz", digest=f"sha256:{digest}"), ArtifactRef(2, "other.zip")]
+    artifacts = [
+        ArtifactRef(1, "app.tar.gz", digest=f"sha256:{digest}"),
+        ArtifactRef(2, "other.zip"),
+    ]
     assert checksum_coverage(manifest, artifacts).summary == "1 of 1 artifacts listed"
     (result,) = verify_checksums(manifest, artifacts)
     assert result.status == "passed"
@@ -166,13 +192,21 @@ def test_per_file_manifest_covers_only_its_target_even_with_bare_hash() -> None:
 @pytest.mark.parametrize(
     ("name", "is_manifest", "scope"),
     [
-        ("SHA256SUMS", True, None), ("checksums.txt", True, None), ("sha256sum.txt", True, None),
-        ("sha256sums.txt", True, None), ("myapp_1.2.3_checksums.txt", True, None),
-        ("SHA512SUMS", True, None), ("checksums.sha256", True, None),
-        ("app.tar.gz.sha256", True, "app.tar.gz"), ("app.tar.gz.sha256sum", True, "app.tar.gz"),
+        ("SHA256SUMS", True, None),
+        ("checksums.txt", True, None),
+        ("sha256sum.txt", True, None),
+        ("sha256sums.txt", True, None),
+        ("myapp_1.2.3_checksums.txt", True, None),
+        ("SHA512SUMS", True, None),
+        ("checksums.sha256", True, None),
+        ("app.tar.gz.sha256", True, "app.tar.gz"),
+        ("app.tar.gz.sha256sum", True, "app.tar.gz"),
         ("app.zip.sha512", True, "app.zip"),
-        ("SHA256SUMS.asc", False, None), ("checksums.txt.sig", False, None),
-        ("checksums.txt.sigstore.json", False, None), ("app.tar.gz", False, None), ("jq.1", False, None),
+        ("SHA256SUMS.asc", False, None),
+        ("checksums.txt.sig", False, None),
+        ("checksums.txt.sigstore.json", False, None),
+        ("app.tar.gz", False, None),
+        ("jq.1", False, None),
     ],
 )
 def test_manifest_names(name: str, is_manifest: bool, scope: str | None) -> None:

@@ -9,7 +9,9 @@ from release_assets.lib.verification.docs import mentions_tag
 
 
 def test_complete_release() -> None:
-    report = check_docs("## v2.0.0\n\nBREAKING: drop Python 3.8", tag="v2.0.0", previous_tag="v1.9.3")
+    report = check_docs(
+        "## v2.0.0\n\nBREAKING: drop Python 3.8", tag="v2.0.0", previous_tag="v1.9.3"
+    )
     assert report.passed and report.major_bump and report.breaking_changes_documented
     row = docs_result(report, ReleaseRef("o/r", 1, "v2.0.0"))
     assert (row.check, row.status, row.artifact_id) == ("docs", "passed", None)
@@ -22,7 +24,9 @@ def test_missing_notes_and_null_body() -> None:
 
 
 def test_tag_found_in_changelog_only() -> None:
-    report = check_docs("Bug fixes.", tag="v1.2.0", changelog="# Changelog\n\n## [1.2.0] - 2024-05-01\n")
+    report = check_docs(
+        "Bug fixes.", tag="v1.2.0", changelog="# Changelog\n\n## [1.2.0] - 2024-05-01\n"
+    )
     assert report.passed and report.tag_mentioned_in == "changelog"
 
 
@@ -33,7 +37,8 @@ def test_major_bump_without_breaking_notes_fails() -> None:
 
 
 @pytest.mark.parametrize(
-    "notes", ["This is a breaking change for plugins", "See the migration guide", "## Breaking Changes"]
+    "notes",
+    ["This is a breaking change for plugins", "See the migration guide", "## Breaking Changes"],
 )
 def test_breaking_keywords(notes: str) -> None:
     assert check_docs(f"v2.0.0: {notes}", tag="v2.0.0", previous_tag="v1.0.0").passed
@@ -41,7 +46,9 @@ def test_breaking_keywords(notes: str) -> None:
 
 def test_minor_bump_needs_no_breaking_section() -> None:
     report = check_docs("v1.3.0", tag="v1.3.0", previous_tag="v1.2.9")
-    assert report.passed and report.major_bump is False and report.breaking_changes_documented is None
+    assert (
+        report.passed and report.major_bump is False and report.breaking_changes_documented is None
+    )
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from release_assets.lib.verification import ArtifactTooLargeError, hash_stream, parse_digest, stream_and_hash
+from release_assets.lib.verification import (
+    ArtifactTooLargeError,
+    hash_stream,
+    parse_digest,
+    stream_and_hash,
+)
 
 MIB = 1024 * 1024
 
@@ -59,7 +64,9 @@ def test_hash_stream_stops_reading_as_soon_as_the_cap_is_passed() -> None:
 
 def test_hash_stream_accepts_exactly_the_cap_and_other_algorithms() -> None:
     assert hash_stream(Chunks(2), max_bytes=2 * MIB) == expected_digest(2)
-    assert hash_stream([b"abc"], max_bytes=3, algorithm="sha512") == hashlib.sha512(b"abc").hexdigest()
+    assert (
+        hash_stream([b"abc"], max_bytes=3, algorithm="sha512") == hashlib.sha512(b"abc").hexdigest()
+    )
 
 
 def test_parse_digest() -> None:
@@ -104,7 +111,9 @@ def test_stream_and_hash_over_http(blob_server: tuple[str, type[_Blob]]) -> None
         assert stream_and_hash(url, session=session, max_bytes=32 * MIB) == expected_digest(20)
 
 
-def test_stream_and_hash_refuses_a_declared_oversize_body(blob_server: tuple[str, type[_Blob]]) -> None:
+def test_stream_and_hash_refuses_a_declared_oversize_body(
+    blob_server: tuple[str, type[_Blob]],
+) -> None:
     url, _ = blob_server
     with requests.Session() as session, pytest.raises(ArtifactTooLargeError):
         stream_and_hash(url, session=session, max_bytes=5 * MIB)

@@ -6,7 +6,12 @@ import json
 
 import pytest
 
-from release_assets.lib.verification import ReleaseRef, parse_sbom, sbom_matches_release, sbom_result
+from release_assets.lib.verification import (
+    ReleaseRef,
+    parse_sbom,
+    sbom_matches_release,
+    sbom_result,
+)
 
 from .conftest import FIXTURES
 
@@ -73,7 +78,10 @@ def test_unknown_or_unsupported_documents(data: bytes, reason: str) -> None:
 
 def test_sbom_matches_release() -> None:
     cdx = parse_sbom((SBOM / "sbomqs-cdx-cgomod.json").read_bytes())
-    assert sbom_matches_release(cdx, "interlynk-io/sbomqs", "v0.0.16-0.20230424202416-6a969c2dcfe4") is True
+    assert (
+        sbom_matches_release(cdx, "interlynk-io/sbomqs", "v0.0.16-0.20230424202416-6a969c2dcfe4")
+        is True
+    )
     assert sbom_matches_release(cdx, "interlynk-io/sbomqs", "v0.0.17") is False
     assert sbom_matches_release(cdx, "other/repo", "v0.0.16") is False
     julia = parse_sbom((SBOM / "julia.spdx.json").read_bytes())
@@ -85,7 +93,9 @@ def test_sbom_matches_release() -> None:
 
 def test_sbom_result_rows() -> None:
     release = ReleaseRef("interlynk-io/sbomqs", 5, "v0.0.17")
-    ok = sbom_result(parse_sbom((SBOM / "sbomqs-cdx-cgomod.json").read_bytes()), release=release, artifact=None)
+    ok = sbom_result(
+        parse_sbom((SBOM / "sbomqs-cdx-cgomod.json").read_bytes()), release=release, artifact=None
+    )
     assert ok.status == "passed" and ok.evidence["component_count"] == 20
     assert ok.evidence["matches_release"] is False and "not this release" in ok.reason
     bad = sbom_result(parse_sbom(b"{"), release=release, artifact=None)

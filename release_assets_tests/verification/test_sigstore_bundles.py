@@ -43,6 +43,7 @@ def artifact_of(bundle: Path) -> bytes:
 
 # ---------------------------------------------------------------- positive cases
 
+
 @pytest.mark.parametrize(
     ("bundle", "identity", "issuer"),
     [
@@ -50,13 +51,22 @@ def artifact_of(bundle: Path) -> bytes:
         ("bundle_v3.txt.sigstore", "william@yossarian.net", GITHUB_OAUTH),
         ("bundle_v3_alt.txt.sigstore", "william@yossarian.net", GITHUB_OAUTH),
         ("staging-rekor-v2.txt.sigstore.json", "jku@goto.fi", GITHUB_OAUTH),
-        ("tsa/bundle.txt.sigstore", "alexis.challande@trailofbits.com", "https://accounts.google.com"),
+        (
+            "tsa/bundle.txt.sigstore",
+            "alexis.challande@trailofbits.com",
+            "https://accounts.google.com",
+        ),
     ],
 )
-def test_staging_bundles_verify_with_staging_root_and_signer(bundle: str, identity: str, issuer: str) -> None:
+def test_staging_bundles_verify_with_staging_root_and_signer(
+    bundle: str, identity: str, issuer: str
+) -> None:
     path = SP / bundle
     verdict = verify_bundle(
-        path.read_bytes(), artifact=artifact_of(path), policy=email(identity, issuer), trust_root="staging"
+        path.read_bytes(),
+        artifact=artifact_of(path),
+        policy=email(identity, issuer),
+        trust_root="staging",
     )
     assert verdict.verified, verdict.reason
     assert (verdict.signer_identity, verdict.issuer) == (identity, issuer)
@@ -66,7 +76,9 @@ def test_staging_bundles_verify_with_staging_root_and_signer(bundle: str, identi
 def test_staging_bundle_verifies_from_its_digest_alone() -> None:
     path = SP / "bundle.txt.sigstore"
     digest = "sha256:" + hashlib.sha256(artifact_of(path)).hexdigest()
-    verdict = verify_bundle(path.read_bytes(), digest=digest, policy=email("a@tny.town"), trust_root="staging")
+    verdict = verify_bundle(
+        path.read_bytes(), digest=digest, policy=email("a@tny.town"), trust_root="staging"
+    )
     assert verdict.verified, verdict.reason
 
 
@@ -89,8 +101,11 @@ def test_staging_dsse_attestation_verifies_and_names_its_subject() -> None:
     path = SP / "a.dsse.staging-rekor-v2.txt.sigstore.json"
     subject = "sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
     verdict = verify_bundle(
-        path.read_bytes(), digest=subject, policy=policy_for_repository(BEACON_REPO),
-        trust_root="staging", dsse=True,
+        path.read_bytes(),
+        digest=subject,
+        policy=policy_for_repository(BEACON_REPO),
+        trust_root="staging",
+        dsse=True,
     )
     assert verdict.verified, verdict.reason
     assert verdict.predicate_type == "https://slsa.dev/provenance/v1"
@@ -101,8 +116,11 @@ def test_staging_dsse_attestation_verifies_and_names_its_subject() -> None:
 def test_dsse_attestation_about_another_file_is_rejected() -> None:
     path = SP / "a.dsse.staging-rekor-v2.txt.sigstore.json"
     verdict = verify_bundle(
-        path.read_bytes(), digest="sha256:" + "0" * 64, policy=policy_for_repository(BEACON_REPO),
-        trust_root="staging", dsse=True,
+        path.read_bytes(),
+        digest="sha256:" + "0" * 64,
+        policy=policy_for_repository(BEACON_REPO),
+        trust_root="staging",
+        dsse=True,
     )
     assert not verdict.verified and verdict.subject_matches is False
     assert "is about a.txt" in verdict.reason
@@ -136,14 +154,19 @@ def test_gh_attestation_custom_issuer_rejected_under_default_issuer() -> None:
 def test_reusable_workflow_attestation_needs_its_prefix_allow_listed() -> None:
     data = (GH / "reusable-workflow-attestation.sigstore.json").read_bytes()
     allowed = verify_bundle(
-        data, digest=REUSABLE_SUBJECT, dsse=True,
+        data,
+        digest=REUSABLE_SUBJECT,
+        dsse=True,
         policy=policy_for_repository("malancas/attest-demo", extra_identities=(REUSABLE,)),
     )
     assert allowed.verified, allowed.reason
     assert allowed.signer_identity is not None and allowed.signer_identity.startswith(REUSABLE)
 
     default = verify_bundle(
-        data, digest=REUSABLE_SUBJECT, dsse=True, policy=policy_for_repository("malancas/attest-demo")
+        data,
+        digest=REUSABLE_SUBJECT,
+        dsse=True,
+        policy=policy_for_repository("malancas/attest-demo"),
     )
     assert not default.verified
     assert "not allowed" in default.reason and REUSABLE in default.reason
@@ -152,7 +175,8 @@ def test_reusable_workflow_attestation_needs_its_prefix_allow_listed() -> None:
 def test_allow_listed_reusable_workflow_still_bound_to_the_calling_repository() -> None:
     verdict = verify_bundle(
         (GH / "reusable-workflow-attestation.sigstore.json").read_bytes(),
-        digest=REUSABLE_SUBJECT, dsse=True,
+        digest=REUSABLE_SUBJECT,
+        dsse=True,
         policy=policy_for_repository("someone/else", extra_identities=(REUSABLE,)),
     )
     assert not verdict.verified and "not allowed" in verdict.reason
@@ -160,16 +184,29 @@ def test_allow_listed_reusable_workflow_still_bound_to_the_calling_repository() 
 
 # ---------------------------------------------------------------- negative cases
 
+
 @pytest.mark.parametrize(
     ("bundle", "identity", "reason"),
     [
-        ("bundle_cve_2022_36056.txt.sigstore", "william@yossarian.net", "inconsistent with other materials"),
+        (
+            "bundle_cve_2022_36056.txt.sigstore",
+            "william@yossarian.net",
+            "inconsistent with other materials",
+        ),
         ("bundle_invalid_version.txt.sigstore", "a@tny.town", "mediaType"),
         ("bundle_no_cert_v1.txt.sigstore", "a@tny.town", "certificate chain"),
         ("bundle_no_checkpoint.txt.sigstore", "a@tny.town", "checkpoint"),
         ("bundle_no_log_entry.txt.sigstore", "a@tny.town", "exactly one log entry"),
-        ("bundle_v3_no_signed_time.txt.sigstore.json", "a@tny.town", "inclusion promise or signed timestamp"),
-        ("tsa/bundle.duplicate.sigstore", "alexis.challande@trailofbits.com", "duplicate timestamp"),
+        (
+            "bundle_v3_no_signed_time.txt.sigstore.json",
+            "a@tny.town",
+            "inclusion promise or signed timestamp",
+        ),
+        (
+            "tsa/bundle.duplicate.sigstore",
+            "alexis.challande@trailofbits.com",
+            "duplicate timestamp",
+        ),
         (
             "tsa/bundle.txt.late_timestamp.sigstore",
             "insecure-cloudtop-shared-user@cloudtop-prod-us-east.iam.gserviceaccount.com",
@@ -177,13 +214,17 @@ def test_allow_listed_reusable_workflow_still_bound_to_the_calling_repository() 
         ),
     ],
 )
-def test_sigstore_python_negative_cases_are_rejected(bundle: str, identity: str, reason: str) -> None:
+def test_sigstore_python_negative_cases_are_rejected(
+    bundle: str, identity: str, reason: str
+) -> None:
     # The policy names the real signer so each case fails for its own defect, not identity.
     path = SP / bundle
     target = SP / "tsa" / "bundle.txt" if bundle.startswith("tsa/") else None
     artifact = target.read_bytes() if target else artifact_of(path)
     issuer = "https://accounts.google.com" if bundle.startswith("tsa/") else GITHUB_OAUTH
-    verdict = verify_bundle(path.read_bytes(), artifact=artifact, policy=email(identity, issuer), trust_root="staging")
+    verdict = verify_bundle(
+        path.read_bytes(), artifact=artifact, policy=email(identity, issuer), trust_root="staging"
+    )
     assert not verdict.verified
     assert reason in verdict.reason
     assert verdict.status in ("failed", "error")
@@ -192,8 +233,10 @@ def test_sigstore_python_negative_cases_are_rejected(bundle: str, identity: str,
 def test_gh_cli_invalid_signature_bundle_is_rejected() -> None:
     verdict = verify_bundle(
         (GH / "sigstoreBundle-invalid-signature.json").read_bytes(),
-        digest="sha256:" + "0" * 64, dsse=True,
-        policy=email("brian@dehamer.com"), trust_root="production",
+        digest="sha256:" + "0" * 64,
+        dsse=True,
+        policy=email("brian@dehamer.com"),
+        trust_root="production",
     )
     assert not verdict.verified
     # sigstore 4.5 stops at the Rekor entry kind (intoto/0.0.2) before reaching the signature.
@@ -203,7 +246,10 @@ def test_gh_cli_invalid_signature_bundle_is_rejected() -> None:
 def test_wrong_identity_is_rejected_with_both_identities_named() -> None:
     path = SP / "bundle.txt.sigstore"
     verdict = verify_bundle(
-        path.read_bytes(), artifact=artifact_of(path), policy=email("mallory@example.com"), trust_root="staging"
+        path.read_bytes(),
+        artifact=artifact_of(path),
+        policy=email("mallory@example.com"),
+        trust_root="staging",
     )
     assert not verdict.verified and verdict.status == "failed"
     assert "a@tny.town" in verdict.reason and "mallory@example.com" in verdict.reason
@@ -212,16 +258,20 @@ def test_wrong_identity_is_rejected_with_both_identities_named() -> None:
 def test_wrong_issuer_for_right_identity_is_rejected() -> None:
     path = SP / "bundle.txt.sigstore"
     verdict = verify_bundle(
-        path.read_bytes(), artifact=artifact_of(path),
-        policy=email("a@tny.town", "https://accounts.google.com"), trust_root="staging",
+        path.read_bytes(),
+        artifact=artifact_of(path),
+        policy=email("a@tny.town", "https://accounts.google.com"),
+        trust_root="staging",
     )
     assert not verdict.verified and "not allowed" in verdict.reason
 
 
 def test_production_bundle_against_staging_root_is_rejected() -> None:
     verdict = verify_bundle(
-        (SP / "bundle_v3_github.whl.sigstore").read_bytes(), digest=RFC8785_WHEEL,
-        policy=policy_for_repository("trailofbits/rfc8785.py"), trust_root="staging",
+        (SP / "bundle_v3_github.whl.sigstore").read_bytes(),
+        digest=RFC8785_WHEEL,
+        policy=policy_for_repository("trailofbits/rfc8785.py"),
+        trust_root="staging",
     )
     assert not verdict.verified
     assert "does not chain to this Sigstore root" in verdict.reason
@@ -229,7 +279,9 @@ def test_production_bundle_against_staging_root_is_rejected() -> None:
 
 def test_staging_bundle_against_production_root_is_rejected() -> None:
     path = SP / "bundle.txt.sigstore"
-    verdict = verify_bundle(path.read_bytes(), artifact=artifact_of(path), policy=email("a@tny.town"))
+    verdict = verify_bundle(
+        path.read_bytes(), artifact=artifact_of(path), policy=email("a@tny.town")
+    )
     assert not verdict.verified and "trust root: production" in verdict.reason
 
 
@@ -244,8 +296,10 @@ def test_bundle_against_wrong_digest_is_rejected() -> None:
 
 def test_bundle_against_wrong_artifact_bytes_is_rejected() -> None:
     verdict = verify_bundle(
-        (SP / "bundle.txt.sigstore").read_bytes(), artifact=(SP / "bundle_v3.txt").read_bytes(),
-        policy=email("a@tny.town"), trust_root="staging",
+        (SP / "bundle.txt.sigstore").read_bytes(),
+        artifact=(SP / "bundle_v3.txt").read_bytes(),
+        policy=email("a@tny.town"),
+        trust_root="staging",
     )
     assert not verdict.verified and "does not sign this artifact" in verdict.reason
 
@@ -256,7 +310,10 @@ def test_bundle_against_wrong_artifact_bytes_is_rejected() -> None:
         ((SP / "bundle.txt.sigstore").read_bytes()[:400], "not JSON"),
         (b"", "not JSON"),
         (b"[1, 2]", "not an object"),
-        (b'{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"}', "not a valid sigstore bundle"),
+        (
+            b'{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"}',
+            "not a valid sigstore bundle",
+        ),
         (b"\xff\xfe garbage", "not JSON"),
     ],
 )
@@ -270,28 +327,36 @@ def test_missing_or_malformed_digest_is_reported() -> None:
     data = (SP / "bundle_v3_github.whl.sigstore").read_bytes()
     policy = policy_for_repository("trailofbits/rfc8785.py")
     assert "no artifact or digest" in verify_bundle(data, policy=policy).reason
-    assert "not a well-formed sha256" in verify_bundle(data, digest="sha256:abc123", policy=policy).reason
+    assert (
+        "not a well-formed sha256"
+        in verify_bundle(data, digest="sha256:abc123", policy=policy).reason
+    )
     mixed = verify_bundle(data, digest=RFC8785_WHEEL, artifact=b"other", policy=policy)
     assert not mixed.verified and "not the given" in mixed.reason
 
 
 def test_dsse_flag_mismatch_is_explained() -> None:
     verdict = verify_bundle(
-        (SP / "bundle_v3_github.whl.sigstore").read_bytes(), digest=RFC8785_WHEEL,
-        policy=policy_for_repository("trailofbits/rfc8785.py"), dsse=True,
+        (SP / "bundle_v3_github.whl.sigstore").read_bytes(),
+        digest=RFC8785_WHEEL,
+        policy=policy_for_repository("trailofbits/rfc8785.py"),
+        dsse=True,
     )
     assert not verdict.verified and "dsse=False" in verdict.reason
 
 
 def test_unknown_trust_root_is_a_verdict() -> None:
     verdict = verify_bundle(
-        (SP / "bundle_v3_github.whl.sigstore").read_bytes(), digest=RFC8785_WHEEL,
-        policy=policy_for_repository("trailofbits/rfc8785.py"), trust_root=Path("/nonexistent/root.json"),
+        (SP / "bundle_v3_github.whl.sigstore").read_bytes(),
+        digest=RFC8785_WHEEL,
+        policy=policy_for_repository("trailofbits/rfc8785.py"),
+        trust_root=Path("/nonexistent/root.json"),
     )
     assert not verdict.verified and "cannot read trust root" in verdict.reason
 
 
 # ---------------------------------------------------------------- policy and names
+
 
 @pytest.mark.parametrize(
     "kwargs",
@@ -327,22 +392,37 @@ def test_bundle_target_names() -> None:
 
 
 def test_legacy_cosign_pairs_are_not_applicable() -> None:
-    names = ["app", "app.sig", "app.pem", "lib", "lib.sig", "lib.cert", "lib.sigstore.json", "doc.sig"]
+    names = [
+        "app",
+        "app.sig",
+        "app.pem",
+        "lib",
+        "lib.sig",
+        "lib.cert",
+        "lib.sigstore.json",
+        "doc.sig",
+    ]
     assert is_legacy_cosign_pair(names)
     pairs = find_legacy_cosign_pairs(names)
-    assert [(p.target, p.signature, p.certificate) for p in pairs] == [("app", "app.sig", "app.pem")]
+    assert [(p.target, p.signature, p.certificate) for p in pairs] == [
+        ("app", "app.sig", "app.pem")
+    ]
     assert not is_legacy_cosign_pair(["lib", "lib.sig", "lib.cert", "lib.sigstore.json"])
-    result = legacy_cosign_result(pairs[0], release=ReleaseRef("o/r", 1, "v1"), artifact=ArtifactRef(7, "app"))
+    result = legacy_cosign_result(
+        pairs[0], release=ReleaseRef("o/r", 1, "v1"), artifact=ArtifactRef(7, "app")
+    )
     assert result.status == "not_applicable" and "cannot be verified offline" in result.reason
 
 
 def test_verdict_becomes_a_result_row() -> None:
     verdict = verify_bundle(
-        (SP / "bundle_v3_github.whl.sigstore").read_bytes(), digest=RFC8785_WHEEL,
+        (SP / "bundle_v3_github.whl.sigstore").read_bytes(),
+        digest=RFC8785_WHEEL,
         policy=policy_for_repository("trailofbits/rfc8785.py"),
     )
     row = bundle_result(
-        verdict, release=ReleaseRef("trailofbits/rfc8785.py", 1, "v0.1.2"),
+        verdict,
+        release=ReleaseRef("trailofbits/rfc8785.py", 1, "v0.1.2"),
         artifact=ArtifactRef(2, "rfc8785-0.1.2-py3-none-any.whl", 9172, RFC8785_WHEEL),
         bundle_name="rfc8785-0.1.2-py3-none-any.whl.sigstore",
     )

@@ -152,9 +152,7 @@ def verify_checksums(
     release: ReleaseRef | None = None,
 ) -> list[VerificationResult]:
     """One `checksum` result per artifact the manifest should cover."""
-    return [
-        _verify_one(manifest, artifact, release) for artifact in _in_scope(manifest, artifacts)
-    ]
+    return [_verify_one(manifest, artifact, release) for artifact in _in_scope(manifest, artifacts)]
 
 
 def _verify_one(
@@ -164,19 +162,29 @@ def _verify_one(
     base: dict[str, object] = {"manifest": manifest.source_name}
     if not entries:
         return make_result(
-            release, artifact, "checksum", "not_applicable",
-            f"{artifact.name} is not listed in {manifest.source_name}", evidence=base,
+            release,
+            artifact,
+            "checksum",
+            "not_applicable",
+            f"{artifact.name} is not listed in {manifest.source_name}",
+            evidence=base,
         )
     if artifact.digest is None:
         return make_result(
-            release, artifact, "checksum", "not_applicable",
+            release,
+            artifact,
+            "checksum",
+            "not_applicable",
             "GitHub gives no digest for this artifact: hash it (stream_and_hash) and check again",
             evidence={**base, "manifest_line": entries[0].line},
         )
     digest = parse_digest(artifact.digest)
     if digest is None:
         return make_result(
-            release, artifact, "checksum", "error",
+            release,
+            artifact,
+            "checksum",
+            "error",
             f"GitHub's digest {artifact.digest!r} is malformed; cannot compare",
             evidence={**base, "manifest_line": entries[0].line},
         )
@@ -184,7 +192,10 @@ def _verify_one(
     if not same_algo:
         algos = ", ".join(sorted({e.algorithm for e in entries}))
         return make_result(
-            release, artifact, "checksum", "not_applicable",
+            release,
+            artifact,
+            "checksum",
+            "not_applicable",
             f"{manifest.source_name} lists {algos} but GitHub's digest is {digest.algorithm}: "
             f"hash the file with {algos} to compare",
             evidence={**base, "manifest_line": entries[0].line},
@@ -192,14 +203,20 @@ def _verify_one(
     bad = next((e for e in same_algo if e.hex != digest.hex), None)
     if bad is not None:
         return make_result(
-            release, artifact, "checksum", "failed",
+            release,
+            artifact,
+            "checksum",
+            "failed",
             f"{manifest.source_name} line {bad.line_number} says {bad.algorithm} {bad.hex} but "
             f"the uploaded file is {digest}: the artifact or the manifest was replaced",
             evidence={**base, "manifest_line": bad.line, "expected": bad.hex, "actual": digest.hex},
             subject_digest=str(digest),
         )
     return make_result(
-        release, artifact, "checksum", "passed",
+        release,
+        artifact,
+        "checksum",
+        "passed",
         f"matches {manifest.source_name} line {same_algo[0].line_number}",
         evidence={**base, "manifest_line": same_algo[0].line, "algorithm": digest.algorithm},
         subject_digest=str(digest),

@@ -64,7 +64,7 @@ def mentions_tag(text: str, tag: str) -> bool:
     forms = {tag}
     start = _VERSION.search(tag)
     if start:
-        forms.add(tag[start.start():])
+        forms.add(tag[start.start() :])
     pattern = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
     return re.search(rf"(?<![\w.-])(?:{pattern})(?!\w|\.\d|-\d)", text) is not None
 

@@ -57,7 +57,9 @@ def is_verification_metadata(name: str) -> bool:
     They are not expected in a checksum manifest, so they do not count against its coverage.
     """
     lowered = name.lower()
-    suffixes = _SIGNATURE_SUFFIXES + _CERTIFICATE_SUFFIXES + _BUNDLE_SUFFIXES + _ATTESTATION_SUFFIXES
+    suffixes = (
+        _SIGNATURE_SUFFIXES + _CERTIFICATE_SUFFIXES + _BUNDLE_SUFFIXES + _ATTESTATION_SUFFIXES
+    )
     return is_checksum_manifest(name) or lowered.endswith(suffixes)
 
 

@@ -23,7 +23,14 @@ SbomFormat = Literal["spdx", "cyclonedx"]
 
 _CDX_VERSIONS = {"1.4": SchemaVersion.V1_4, "1.5": SchemaVersion.V1_5, "1.6": SchemaVersion.V1_6}
 _SPDX_VERSIONS = ("SPDX-2.2", "SPDX-2.3")
-_SPDX_REQUIRED = ("spdxVersion", "SPDXID", "name", "dataLicense", "documentNamespace", "creationInfo")
+_SPDX_REQUIRED = (
+    "spdxVersion",
+    "SPDXID",
+    "name",
+    "dataLicense",
+    "documentNamespace",
+    "creationInfo",
+)
 _SPDX_PACKAGE_REQUIRED = ("SPDXID", "name", "downloadLocation")
 
 
@@ -71,12 +78,17 @@ def _cyclonedx(doc: dict[str, Any], data: bytes) -> SbomReport:
     version = str(doc.get("specVersion"))
     schema = _CDX_VERSIONS.get(version)
     if schema is None:
-        return SbomReport("cyclonedx", version, error=f"CycloneDX {version} is not supported (1.4-1.6)")
+        return SbomReport(
+            "cyclonedx", version, error=f"CycloneDX {version} is not supported (1.4-1.6)"
+        )
     invalid = JsonStrictValidator(schema).validate_str(data.decode("utf-8", errors="replace"))
     described = (doc.get("metadata") or {}).get("component") or {}
     report = SbomReport(
-        "cyclonedx", version, _count_components(doc.get("components") or []),
-        described.get("name"), described.get("version") or None,
+        "cyclonedx",
+        version,
+        _count_components(doc.get("components") or []),
+        described.get("name"),
+        described.get("version") or None,
     )
     if invalid is not None:
         return _with_error(report, f"CycloneDX {version} schema violation: {_first(invalid)}")
@@ -85,15 +97,22 @@ def _cyclonedx(doc: dict[str, Any], data: bytes) -> SbomReport:
 
 def _count_components(components: list[Any]) -> int:
     # Components may nest (assemblies); every one of them is shipped.
-    return sum(1 + _count_components(c.get("components") or []) for c in components if isinstance(c, dict))
+    return sum(
+        1 + _count_components(c.get("components") or []) for c in components if isinstance(c, dict)
+    )
 
 
 def _spdx(doc: dict[str, Any]) -> SbomReport:
     version = str(doc.get("spdxVersion"))
     packages = doc.get("packages") or []
     name, pkg_version = _spdx_described(doc, packages)
-    report = SbomReport("spdx", version.removeprefix("SPDX-"),
-                        len(packages) if isinstance(packages, list) else None, name, pkg_version)
+    report = SbomReport(
+        "spdx",
+        version.removeprefix("SPDX-"),
+        len(packages) if isinstance(packages, list) else None,
+        name,
+        pkg_version,
+    )
     problems = _spdx_problems(doc, version, packages)
     return _with_error(report, "; ".join(problems[:5])) if problems else report
 
@@ -104,7 +123,9 @@ def _spdx_problems(doc: dict[str, Any], version: str, packages: Any) -> list[str
     problems = [f"missing required field {k}" for k in _SPDX_REQUIRED if not doc.get(k)]
     creation = doc.get("creationInfo")
     if isinstance(creation, dict):
-        problems += [f"creationInfo.{k} missing" for k in ("created", "creators") if not creation.get(k)]
+        problems += [
+            f"creationInfo.{k} missing" for k in ("created", "creators") if not creation.get(k)
+        ]
     if doc.get("SPDXID") not in (None, "SPDXRef-DOCUMENT"):
         problems.append("document SPDXID must be SPDXRef-DOCUMENT")
     if not isinstance(packages, list):
@@ -124,7 +145,11 @@ def _spdx_described(doc: dict[str, Any], packages: Any) -> tuple[str | None, str
         for r in doc.get("relationships") or []
         if isinstance(r, dict) and r.get("relationshipType") == "DESCRIBES"
     ]
-    by_id = {p.get("SPDXID"): p for p in packages if isinstance(p, dict)} if isinstance(packages, list) else {}
+    by_id = (
+        {p.get("SPDXID"): p for p in packages if isinstance(p, dict)}
+        if isinstance(packages, list)
+        else {}
+    )
     for spdx_id in ids:
         if spdx_id in by_id:
             return by_id[spdx_id].get("name"), by_id[spdx_id].get("versionInfo") or None
@@ -132,8 +157,14 @@ def _spdx_described(doc: dict[str, Any], packages: Any) -> tuple[str | None, str
 
 
 def _with_error(report: SbomReport, error: str) -> SbomReport:
-    return SbomReport(report.format, report.spec_version, report.component_count,
-                      report.name, report.version, error)
+    return SbomReport(
+        report.format,
+        report.spec_version,
+        report.component_count,
+        report.name,
+        report.version,
+        error,
+    )
 
 
 def _first(invalid: Any) -> str:

@@ -104,11 +104,15 @@ class SignerPolicy:
 
     def to_sigstore(self) -> policy.VerificationPolicy:
         """AllOf(issuer, AnyOf(identity rules)), built from sigstore's policy classes."""
-        rules: list[policy.VerificationPolicy] = [policy.Identity(identity=i) for i in self.identities]
+        rules: list[policy.VerificationPolicy] = [
+            policy.Identity(identity=i) for i in self.identities
+        ]
         rules += [IdentityPrefix(p) for p in self.identity_prefixes]
         if self.source_repository:
             source = policy.OIDCSourceRepositoryURI(self.source_repository)
-            rules += [policy.AllOf([IdentityPrefix(p), source]) for p in self.reusable_workflow_prefixes]
+            rules += [
+                policy.AllOf([IdentityPrefix(p), source]) for p in self.reusable_workflow_prefixes
+            ]
         issuer = policy.AnyOf([policy.OIDCIssuer(self.issuer), policy.OIDCIssuerV2(self.issuer)])
         return policy.AllOf([issuer, policy.AnyOf(rules)])
 

@@ -46,15 +46,24 @@ Outcome = Literal["verified", "rejected", "malformed"]
 
 # sigstore's messages are precise but terse; say what they usually mean for a release.
 _HINTS = (
-    ("failed to build timestamp certificate chain",
-     "the signing certificate does not chain to this Sigstore root at signing time "
-     "(signed on another instance, e.g. staging vs production, or signed after it expired)"),
-    ("not enough sources of verified time",
-     "no timestamp or log entry from this trust root vouches for the signing time "
-     "(signed on another instance?)"),
-    ("inconsistent with other materials",
-     "the log entry is for a different signature or artifact: the bundle was tampered with"),
-    ("Signature is invalid for input", "the bundle does not sign this artifact (wrong file or digest)"),
+    (
+        "failed to build timestamp certificate chain",
+        "the signing certificate does not chain to this Sigstore root at signing time "
+        "(signed on another instance, e.g. staging vs production, or signed after it expired)",
+    ),
+    (
+        "not enough sources of verified time",
+        "no timestamp or log entry from this trust root vouches for the signing time "
+        "(signed on another instance?)",
+    ),
+    (
+        "inconsistent with other materials",
+        "the log entry is for a different signature or artifact: the bundle was tampered with",
+    ),
+    (
+        "Signature is invalid for input",
+        "the bundle does not sign this artifact (wrong file or digest)",
+    ),
     ("digest mismatch", "the bundle does not sign this artifact (wrong file or digest)"),
 )
 
@@ -134,8 +143,9 @@ def verify_bundle(
     if problem:
         return BundleVerdict(False, problem, "malformed", dsse=dsse)
     if expected is None and not dsse:
-        return BundleVerdict(False, "no artifact or digest given to verify the signature against",
-                             "malformed")
+        return BundleVerdict(
+            False, "no artifact or digest given to verify the signature against", "malformed"
+        )
     raw, problem = _load_json(bundle_bytes)
     if problem or raw is None:
         return BundleVerdict(False, problem or "empty bundle", "malformed", dsse=dsse)
@@ -143,16 +153,27 @@ def verify_bundle(
     try:
         bundle = Bundle.from_json(bundle_bytes)
     except Exception as exc:  # pydantic, sigstore and cryptography errors: hostile input
-        return BundleVerdict(False, f"not a valid sigstore bundle: {_first_line(exc)}",
-                             "malformed", dsse=dsse, **facts)
+        return BundleVerdict(
+            False,
+            f"not a valid sigstore bundle: {_first_line(exc)}",
+            "malformed",
+            dsse=dsse,
+            **facts,
+        )
     cert = bundle.signing_certificate
     facts["signer_identity"] = next(iter(certificate_identities(cert)), None)
     facts["issuer"] = certificate_issuer(cert)
     has_dsse = "dsseEnvelope" in raw
     if has_dsse != dsse:
         kind = "a DSSE attestation" if has_dsse else "a plain signature"
-        return BundleVerdict(False, f"bundle holds {kind}; verify it with dsse={has_dsse}",
-                             "rejected", dsse=dsse, expected_digest=expected, **facts)
+        return BundleVerdict(
+            False,
+            f"bundle holds {kind}; verify it with dsse={has_dsse}",
+            "rejected",
+            dsse=dsse,
+            expected_digest=expected,
+            **facts,
+        )
     try:
         verifier = verifier_for(trust_root if isinstance(trust_root, str) else Path(trust_root))
     except TrustRootError as exc:
@@ -165,10 +186,21 @@ def verify_bundle(
     except SigstoreError as exc:
         return _rejected(exc, recorder, policy, trust_root, dsse, expected, facts)
     except Exception as exc:  # malformed certificates or entries surface as assorted errors
-        return BundleVerdict(False, f"bundle could not be verified: {_first_line(exc)}",
-                             "malformed", dsse=dsse, expected_digest=expected, **facts)
-    return BundleVerdict(True, f"signed by {facts['signer_identity']} ({facts['issuer']})",
-                         "verified", expected_digest=expected, **facts)
+        return BundleVerdict(
+            False,
+            f"bundle could not be verified: {_first_line(exc)}",
+            "malformed",
+            dsse=dsse,
+            expected_digest=expected,
+            **facts,
+        )
+    return BundleVerdict(
+        True,
+        f"signed by {facts['signer_identity']} ({facts['issuer']})",
+        "verified",
+        expected_digest=expected,
+        **facts,
+    )
 
 
 def _verify_attestation(
@@ -181,30 +213,58 @@ def _verify_attestation(
 ) -> BundleVerdict:
     payload_type, payload = verifier.verify_dsse(bundle, recorder)
     if payload_type != _IN_TOTO:
-        return BundleVerdict(False, f"DSSE payload type {payload_type!r} is not an in-toto "
-                             "statement", "rejected", dsse=True, **facts)
+        return BundleVerdict(
+            False,
+            f"DSSE payload type {payload_type!r} is not an in-toto statement",
+            "rejected",
+            dsse=True,
+            **facts,
+        )
     try:
         statement = json.loads(payload)
         subjects = tuple(
-            InTotoSubject(str(s.get("name", "")), {str(k): str(v).lower() for k, v in s["digest"].items()})
+            InTotoSubject(
+                str(s.get("name", "")), {str(k): str(v).lower() for k, v in s["digest"].items()}
+            )
             for s in statement.get("subject", [])
         )
         predicate_type = str(statement.get("predicateType", "")) or None
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        return BundleVerdict(False, f"signed in-toto statement is malformed: {exc}",
-                             "malformed", dsse=True, **facts)
-    common = {"dsse": True, "predicate_type": predicate_type, "subjects": subjects,
-              "expected_digest": expected, **facts}
+        return BundleVerdict(
+            False, f"signed in-toto statement is malformed: {exc}", "malformed", dsse=True, **facts
+        )
+    common = {
+        "dsse": True,
+        "predicate_type": predicate_type,
+        "subjects": subjects,
+        "expected_digest": expected,
+        **facts,
+    }
     if expected is None:
-        return BundleVerdict(True, f"attestation signed by {facts['signer_identity']}; "
-                             "no digest given, subjects not checked", "verified", **common)
+        return BundleVerdict(
+            True,
+            f"attestation signed by {facts['signer_identity']}; "
+            "no digest given, subjects not checked",
+            "verified",
+            **common,
+        )
     hex_ = expected.split(":", 1)[1]
     if any(s.digest.get("sha256") == hex_ for s in subjects):
-        return BundleVerdict(True, f"attestation signed by {facts['signer_identity']} names "
-                             f"{expected}", "verified", subject_matches=True, **common)
+        return BundleVerdict(
+            True,
+            f"attestation signed by {facts['signer_identity']} names {expected}",
+            "verified",
+            subject_matches=True,
+            **common,
+        )
     names = ", ".join(s.name for s in subjects) or "nothing"
-    return BundleVerdict(False, f"attestation is validly signed but is about {names}, not "
-                         f"{expected}", "rejected", subject_matches=False, **common)
+    return BundleVerdict(
+        False,
+        f"attestation is validly signed but is about {names}, not {expected}",
+        "rejected",
+        subject_matches=False,
+        **common,
+    )
 
 
 def _rejected(
@@ -217,8 +277,10 @@ def _rejected(
     facts: dict[str, Any],
 ) -> BundleVerdict:
     if recorder.failed:
-        reason = (f"signer {facts['signer_identity']} (issuer {facts['issuer']}) is not allowed: "
-                  f"policy requires {signer.describe()}")
+        reason = (
+            f"signer {facts['signer_identity']} (issuer {facts['issuer']}) is not allowed: "
+            f"policy requires {signer.describe()}"
+        )
     else:
         reason = f"{_first_line(exc)} (trust root: {trust_root})"
         for needle, hint in _HINTS:
@@ -284,8 +346,12 @@ def bundle_result(
 ) -> VerificationResult:
     """The `signature` (or, for DSSE, `attestation`) row for the artifact a bundle covers."""
     return make_result(
-        release, artifact, "attestation" if verdict.dsse else "signature", verdict.status,
-        verdict.reason, evidence={"bundle": bundle_name, **verdict.evidence()},
+        release,
+        artifact,
+        "attestation" if verdict.dsse else "signature",
+        verdict.status,
+        verdict.reason,
+        evidence={"bundle": bundle_name, **verdict.evidence()},
         subject_digest=verdict.expected_digest,
     )
 
@@ -295,7 +361,10 @@ def legacy_cosign_result(
 ) -> VerificationResult:
     """A `.sig` + certificate without a bundle: reported, never counted as passed."""
     return make_result(
-        release, artifact, "signature", "not_applicable",
+        release,
+        artifact,
+        "signature",
+        "not_applicable",
         f"{pair.signature} + {pair.certificate} is a legacy cosign pair without a sigstore bundle "
         "(no transparency-log proof): it cannot be verified offline; publish a .sigstore.json bundle",
         evidence={"signature": pair.signature, "certificate": pair.certificate},
