@@ -20,6 +20,7 @@ from cryptography.x509 import Certificate
 from sigstore.errors import Error as SigstoreError
 from sigstore.hashes import Hashed
 from sigstore.models import Bundle
+from sigstore.verify import Verifier
 from sigstore.verify import policy as sigstore_policy
 from sigstore_models.common.v1 import HashAlgorithm
 
@@ -152,6 +153,9 @@ def verify_bundle(
     facts = _raw_facts(raw)
     try:
         bundle = Bundle.from_json(bundle_bytes)
+        cert = bundle.signing_certificate
+        facts["signer_identity"] = next(iter(certificate_identities(cert)), None)
+        facts["issuer"] = certificate_issuer(cert)
     except Exception as exc:  # pydantic, sigstore and cryptography errors: hostile input
         return BundleVerdict(
             False,
@@ -160,9 +164,6 @@ def verify_bundle(
             dsse=dsse,
             **facts,
         )
-    cert = bundle.signing_certificate
-    facts["signer_identity"] = next(iter(certificate_identities(cert)), None)
-    facts["issuer"] = certificate_issuer(cert)
     has_dsse = "dsseEnvelope" in raw
     if has_dsse != dsse:
         kind = "a DSSE attestation" if has_dsse else "a plain signature"
@@ -181,7 +182,7 @@ def verify_bundle(
     recorder = _RecordingPolicy(policy.to_sigstore())
     try:
         if dsse:
-            return _verify_attestation(verifier, bundle, recorder, policy, expected, facts)
+            return _verify_attestation(verifier, bundle, recorder, expected, facts)
         verifier.verify_artifact(_input(artifact, expected), bundle, recorder)
     except SigstoreError as exc:
         return _rejected(exc, recorder, policy, trust_root, dsse, expected, facts)
@@ -204,10 +205,9 @@ def verify_bundle(
 
 
 def _verify_attestation(
-    verifier: Any,
+    verifier: Verifier,
     bundle: Bundle,
     recorder: _RecordingPolicy,
-    signer: SignerPolicy,
     expected: str | None,
     facts: dict[str, Any],
 ) -> BundleVerdict:
