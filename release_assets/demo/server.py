@@ -500,6 +500,7 @@ type Query {
 """
 SCHEMA = build_schema(SCHEMA_SDL)
 MAX_NODES = 500_000
+CACHE_BYTES = 256 << 20  # serialised pages kept; stale versions age out first
 
 
 class _GraphQLCostError(Exception):
@@ -738,6 +739,7 @@ class GitHubServer:
         self._faults: list[Fault] = []
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._cache: dict[tuple[Any, ...], tuple[bytes, str]] = {}
+        self._cache_bytes = 0
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
@@ -945,9 +947,11 @@ class GitHubServer:
                               modified=repo.modified if repo else None)
             reply = self._dispatch(request, route, params)
             if reply.status == 200 and reply.etag:
-                if len(self._cache) > 20_000:
-                    self._cache.clear()
                 self._cache[key] = (reply.body, json.dumps(reply.headers))
+                self._cache_bytes += len(reply.body)
+                while self._cache_bytes > CACHE_BYTES:  # oldest first: dicts keep order
+                    evicted = self._cache.pop(next(iter(self._cache)))
+                    self._cache_bytes -= len(evicted[0])
             return reply
 
     def _lookup(self, params: dict[str, str]) -> _Repo | None:
