@@ -21,7 +21,7 @@ def table_metadata(
     order_by: str | None = None,
     preview_rows: int = 10,
 ) -> dict[str, Any]:
-    rows = con.execute(f"SELECT count(*) FROM {table} WHERE {where}", list(params)).fetchone()[0]
+    rows = storage.scalar(con, f"SELECT count(*) FROM {table} WHERE {where}", params)
     schema = dg.TableSchema(
         columns=[dg.TableColumn(name, kind) for name, kind in storage.table_columns(con, table)]
     )

@@ -19,6 +19,7 @@ class GitHubResource(dg.ConfigurableResource):
     api_url: str = DEFAULT_API_URL
     token: str | None = None
     max_retries: int = 4
+    backoff_seconds: float = 1.0  # before the first retry of a 5xx; doubles each time
     max_rate_limit_wait_seconds: int = 900
     concurrency: int = 8
 
@@ -27,6 +28,7 @@ class GitHubResource(dg.ConfigurableResource):
             api_url=self.api_url,
             token=self.token or None,
             max_retries=self.max_retries,
+            backoff_seconds=self.backoff_seconds,
             max_rate_limit_wait=self.max_rate_limit_wait_seconds,
         )
 
@@ -50,6 +52,7 @@ def resource_defs() -> dict[str, object]:
         "github": GitHubResource(
             api_url=os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
             token=dg.EnvVar("GITHUB_TOKEN") if os.environ.get("GITHUB_TOKEN") else None,
+            backoff_seconds=float(os.environ.get("RELEASE_ASSETS_RETRY_BACKOFF_SECONDS", "1.0")),
         ),
         "release_config": ReleaseAssetsConfig(path=os.environ.get("RELEASE_ASSETS_CONFIG")),
     }

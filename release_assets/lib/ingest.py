@@ -256,9 +256,8 @@ def write_releases(
                 "      AND NOT list_contains(?::BIGINT[], artifact_id)))",
                 [observed_at, repo, present, refreshed_releases, [a["artifact_id"] for a in artifacts]],
             )
-        before = con.execute(
-            "SELECT count(*) FROM download_snapshots WHERE repo = ?", [repo]
-        ).fetchone()[0]
+        count_sql = "SELECT count(*) FROM download_snapshots WHERE repo = ?"
+        before = storage.scalar(con, count_sql, [repo])
         # Today's observation of every live artifact; a 304 confirms the stored counts.
         con.execute(
             "INSERT INTO download_snapshots "
@@ -267,16 +266,14 @@ def write_releases(
             "ON CONFLICT DO NOTHING",
             [observed_at.date(), observed_at, repo],
         )
-        snapshots = con.execute(
-            "SELECT count(*) FROM download_snapshots WHERE repo = ?", [repo]
-        ).fetchone()[0] - before
+        snapshots = storage.scalar(con, count_sql, [repo]) - before
         store_validators(con, identity, fetched.pages, observed_at)
-        releases_n, artifacts_n = con.execute(
+        [(releases_n, artifacts_n)] = con.execute(
             "SELECT count(DISTINCT r.release_id), count(a.artifact_id) FROM releases r "
             "LEFT JOIN release_artifacts a ON a.release_id = r.release_id AND a.deleted_at IS NULL "
             "WHERE r.repo = ? AND r.deleted_at IS NULL",
             [repo],
-        ).fetchone()
+        ).fetchall()
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -148,6 +149,13 @@ def connect(path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.Duc
         con.close()
 
 
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> Any:
+    """The single value of a query. DuckDB 2 refuses new work while a result is half-read, so
+    results are always read to the end (never `fetchone()`)."""
+    rows = con.execute(sql, list(params)).fetchall()
+    return rows[0][0] if rows else None
+
+
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
     rows = con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
@@ -182,7 +190,7 @@ def append_new(
     """Append rows whose primary key is not stored yet; returns how many were new."""
     if frame.empty:
         return 0
-    before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    before = scalar(con, f"SELECT count(*) FROM {table}")
     columns = ", ".join(frame.columns)
     con.register("incoming_rows", frame)
     try:
@@ -192,4 +200,4 @@ def append_new(
         )
     finally:
         con.unregister("incoming_rows")
-    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] - before
+    return scalar(con, f"SELECT count(*) FROM {table}") - before

@@ -1,0 +1,62 @@
+"""Shared fixtures: a local GitHub-compatible server, a temp DuckDB file, a temp Dagster home."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from release_assets.demo.server import GitHubServer, World
+from release_assets.lib.github_client import GitHubClient
+
+TEST_TOKEN = "test-token-0123456789"  # a stand-in, checked by the server; not a real secret
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+@pytest.fixture
+def github_server(world: World) -> Iterator[GitHubServer]:
+    with GitHubServer(world, token=TEST_TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def client(github_server: GitHubServer) -> GitHubClient:
+    return GitHubClient(
+        github_server.url, TEST_TOKEN, backoff_seconds=0.01, max_rate_limit_wait=5, max_retries=3
+    )
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "release_assets.duckdb"
+
+
+@pytest.fixture
+def project_env(
+    tmp_path: Path, db_path: Path, github_server: GitHubServer, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Environment for Dagster runs: temp DAGSTER_HOME and DuckDB, GitHub = the local server."""
+    home = tmp_path / "dagster_home"
+    (home / ".nux").mkdir(parents=True)
+    (home / ".nux" / "nux.yaml").write_text("seen: 1\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("RELEASE_ASSETS_DB", str(db_path))
+    monkeypatch.setenv("RELEASE_ASSETS_REPORTS", str(tmp_path / "reports"))
+    monkeypatch.setenv("GITHUB_API_URL", github_server.url)
+    monkeypatch.setenv("GITHUB_TOKEN", TEST_TOKEN)
+    monkeypatch.setenv("RELEASE_ASSETS_RETRY_BACKOFF_SECONDS", "0.01")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("RELEASE_ASSETS_CONFIG", raising=False)
+    return home
+
+
+def write_config(path: Path, text: str) -> Path:
+    path.write_text(text)
+    os.environ["RELEASE_ASSETS_CONFIG"] = str(path)
+    return path
