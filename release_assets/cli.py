@@ -77,8 +77,12 @@ def _demo_environment(workdir: Path):
     from release_assets.demo.server import GitHubServer
     from release_assets.demo.snapshot import demo_config_yaml, load_demo_world
 
-    server = GitHubServer(load_demo_world())
-    server.start()
+    # A stable port keeps the demo's URLs (and so its stored ETags) the same from run to run.
+    port = int(os.environ.get("RELEASE_ASSETS_DEMO_PORT", "47117"))
+    try:
+        server = GitHubServer(load_demo_world(), port=port).start()
+    except OSError:  # taken (say, by a running `make dev`): any free port will do
+        server = GitHubServer(load_demo_world()).start()
     config = workdir / "demo-config.yaml"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(demo_config_yaml())
