@@ -1,0 +1,1 @@
+"""Automation logic without Dagster: change detection, alert state, alert delivery, cursors."""
