@@ -695,6 +695,7 @@ _REPO_PATH = re.compile(r"^/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)(?P<sub>/.*)?$
 _REPO_ID_PATH = re.compile(r"^/repositories/(?P<rid>\d+)(?P<sub>/.*)?$")
 _ORG_PATH = re.compile(r"^/(?:orgs/(?P<org>[^/]+)|organizations/(?P<oid>\d+))/repos$")
 _USER_PATH = re.compile(r"^/users/(?P<user>[^/]+)/repos$")
+_OWNER_PATH = re.compile(r"^/(?:orgs|users)/(?P<org>[^/]+)$")
 _DOWNLOAD_PATH = re.compile(r"^/download/(?P<owner>[^/]+)/(?P<name>[^/]+)/(?P<tag>.+)/(?P<file>[^/]+)$")
 
 
@@ -712,7 +713,7 @@ def _route(path: str) -> tuple[str, dict[str, str]]:
     if path in simple:
         return simple[path], {}
     for name, pattern in (("org_repos", _ORG_PATH), ("user_repos", _USER_PATH),
-                          ("download", _DOWNLOAD_PATH)):
+                          ("org", _OWNER_PATH), ("download", _DOWNLOAD_PATH)):
         if match := pattern.match(path):
             return name, {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
     return "unknown", {}
@@ -740,7 +741,7 @@ class GitHubServer:
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._cache: dict[tuple[Any, ...], tuple[bytes, str]] = {}
         self._cache_bytes = 0
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
 
@@ -748,8 +749,7 @@ class GitHubServer:
     def start(self) -> GitHubServer:
         if self._httpd is not None:
             return self
-        httpd = ThreadingHTTPServer((self._host, self._port), _make_handler(self))
-        httpd.daemon_threads = True
+        httpd = _HTTPServer((self._host, self._port), _make_handler(self))
         self._httpd = httpd
         self.url = f"http://{self._host}:{httpd.server_address[1]}"
         self.world.base_url = self.url
@@ -1148,6 +1148,13 @@ class GitHubServer:
             return self._listing(request, login, "all")
         return self._listing(request, params["org"], "all")
 
+    def _get_org(self, request: _Request, params: dict[str, str]) -> _Reply:
+        org = self.world._orgs.get(params["org"].lower())
+        if org is None:
+            return self._not_found()
+        count = sum(1 for r in self.world._owned(org["login"]) if not r.data["private"])
+        return self._ok({**org, "public_repos": count})
+
     def _get_user_repos(self, request: _Request, params: dict[str, str]) -> _Reply:
         return self._listing(request, params["user"], "owner")
 
@@ -1374,6 +1381,11 @@ _COMMON_HEADERS = {
     "X-GitHub-Media-Type": "github.v3; format=json",
     "X-GitHub-Api-Version-Selected": "2022-11-28",
 }
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # benchmarks open many connections at once; 5 would reset some
 
 
 def _make_handler(server: GitHubServer) -> type[BaseHTTPRequestHandler]:
