@@ -16,8 +16,8 @@ counts out, so only real changes (a release added, edited, deleted, an artifact 
 request a run. What the REST mode sees: the newest 100 releases. What the GraphQL mode sees: the
 release count and the newest release. Older edits are left to the weekly refresh.
 
-Work is spread over ticks: each call polls repositories round-robin from `PollState.offset`
-until a time budget is spent, so 1,000 repositories on a slow connection never exceed the
+Work is spread over ticks: each call polls repositories in sorted order from `PollState.offset`
+to the end of the list, or until a time budget is spent, so 1,000 repositories on a slow connection never exceed the
 sensor time limit.
 """
 
@@ -181,7 +181,7 @@ def poll(
         return result
 
     start = state.offset % len(ordered)
-    rotation = ordered[start:] + ordered[:start]
+    rotation = ordered[start:]  # a tick never runs past the end: one cycle is one pass
     slice_size = max(workers * 4, GRAPHQL_BATCH)
     done = 0
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="release-poll") as pool:
@@ -204,7 +204,7 @@ def poll(
             result.stopped = str(stop)
     result.polled = done
     state.offset = (start + done) % len(ordered)
-    if start + done >= len(ordered):
+    if start + done == len(ordered):
         result.cycle_complete = True
         state.cycles += 1
     after = client.stats.snapshot()
