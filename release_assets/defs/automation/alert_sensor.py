@@ -154,7 +154,7 @@ def _run_failures(context: dg.SensorEvaluationContext, since: str | None) -> tup
         errors = [f.error for f in failures if getattr(f, "error", None) is not None]
         if errors and all(e.cls_name == _CHECK_FAILED for e in errors):
             continue  # failed only because a blocking check failed: that check has its own alert
-        message = next((e.message.strip().splitlines()[0] for e in errors if e.cls_name != _CHECK_FAILED), None)
+        message = next((_root_message(e) for e in errors if e.cls_name != _CHECK_FAILED), None)
         if message is None:
             message = record.event_log_entry.message or "run failed"
         payloads.append(
@@ -165,3 +165,11 @@ def _run_failures(context: dg.SensorEvaluationContext, since: str | None) -> tup
             )
         )
     return result.cursor or since, payloads
+
+
+def _root_message(error: Any) -> str:
+    """The innermost cause ("RuntimeError: …"), not Dagster's step wrapper."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    lines = (error.message or "").strip().splitlines()
+    return lines[0] if lines else error.cls_name
