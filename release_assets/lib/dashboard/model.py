@@ -1,0 +1,185 @@
+"""The dashboard's data, read from the warehouse into the original script's JSON structure.
+
+`build_dashboard` returns exactly what `release-metrics.py` wrote to `release-dashboard.json`
+(`generated_at`, `repositories` → `metrics`, `cadence`, `latest_quality`), from stored tables
+instead of ~n + 11 API requests per repository. As in the original, a repository's
+`latest_release` is the first release GitHub lists, and its quality is that release's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+DAY = pd.Timedelta(days=1)
+CHECKS = ("has_changelog", "has_binaries", "has_checksums", "has_signatures", "has_sbom")
+
+
+def _iso_aware(value: Any) -> str | None:
+    """PyGithub's datetimes are aware UTC: `2015-08-16T06:39:17+00:00`."""
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).tz_convert("UTC").isoformat()
+
+
+def _iso_naive(value: datetime) -> str:
+    """The original's `datetime.utcnow().isoformat()`: naive UTC."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat()
+
+
+def tracked_repositories(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Active repositories, plus any with stored releases that the repository list does not
+    exclude (so a warehouse filled without discovery still reports)."""
+    rows = con.execute("""
+        SELECT repo FROM repositories WHERE status = 'active'
+        UNION
+        SELECT DISTINCT repo FROM releases WHERE deleted_at IS NULL
+            AND repo NOT IN (SELECT repo FROM repositories WHERE status <> 'active')
+        ORDER BY repo
+    """).fetchall()
+    return [r[0] for r in rows]
+
+
+def display_keys(repos: Sequence[str]) -> dict[str, str]:
+    """The original keyed repositories by name within one org: do so when there is one owner."""
+    owners = {r.split("/", 1)[0] for r in repos}
+    names = [r.split("/", 1)[-1] for r in repos]
+    single = len(owners) <= 1 and len(set(names)) == len(names)
+    return {r: (r.split("/", 1)[-1] if single else r) for r in repos}
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
+    ).fetchone()[0])
+
+
+def _releases(con: duckdb.DuckDBPyConnection, repos: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    params = {"repos": list(repos)}
+    releases = con.execute("""
+        SELECT release_id, repo, tag, name, published_at, prerelease, draft, list_position,
+               fetched_at
+        FROM releases WHERE deleted_at IS NULL AND list_contains($repos, repo)
+        ORDER BY repo, list_position
+    """, params).df()
+    artifacts = con.execute("""
+        SELECT release_id, name, size, download_count, content_type
+        FROM release_artifacts WHERE deleted_at IS NULL AND list_contains($repos, repo)
+        ORDER BY release_id, artifact_id
+    """, params).df()
+    return releases, artifacts
+
+
+def _metrics(
+    key: str, releases: pd.DataFrame, assets_by_release: dict[int, list[dict[str, Any]]],
+    collected_at: str,
+) -> dict[str, Any]:
+    entries = []
+    for row in releases.itertuples(index=False):
+        assets = assets_by_release.get(int(row.release_id), [])
+        entries.append({
+            "tag": row.tag,
+            "name": None if pd.isna(row.name) else row.name,
+            "published_at": _iso_aware(row.published_at),
+            "prerelease": bool(row.prerelease),
+            "draft": bool(row.draft),
+            "assets": assets,
+            "downloads": sum(a["download_count"] for a in assets),
+        })
+    return {
+        "repository": key,
+        "collected_at": collected_at,
+        "releases": entries,
+        "summary": {
+            "total_releases": len(entries),
+            "total_downloads": sum(e["downloads"] for e in entries),
+            "latest_release": entries[0] if entries else None,
+            "prerelease_count": sum(1 for e in entries if e["prerelease"]),
+            "draft_count": sum(1 for e in entries if e["draft"]),
+        },
+    }
+
+
+def _cadence(key: str, row: pd.Series | None, now: pd.Timestamp) -> dict[str, Any]:
+    if row is None or int(row["total_releases"]) < 2:
+        return {"error": "Insufficient release history"}
+    average = row["average_days_between_releases"]
+    published = row["latest_published_at"]
+    return {
+        "repository": key,
+        "total_releases": int(row["total_releases"]),
+        "average_days_between_releases": None if pd.isna(average) else float(average),
+        "release_breakdown": {
+            "major": int(row["seed_major"]), "minor": int(row["seed_minor"]),
+            "patch": int(row["seed_patch"]),
+        },
+        # the original measured age at report time, so do we (not at cadence time)
+        "latest_release_age_days": None if pd.isna(published)
+        else int((now - pd.Timestamp(published).tz_convert("UTC")) // DAY),
+    }
+
+
+def _quality(row: pd.Series | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    checks: dict[str, Any] = {name: bool(row[name]) for name in CHECKS}
+    checks["asset_count"] = int(row["asset_count"])
+    checks["body_length"] = int(row["body_length"])
+    return {"tag": row["tag"], "checks": checks, "quality_score": int(row["score"])}
+
+
+def build_dashboard(
+    con: duckdb.DuckDBPyConnection, repos: Sequence[str] | None = None,
+    *, now: datetime | None = None,
+) -> dict[str, Any]:
+    """The original `release-dashboard.json` structure, for `repos` (default: all tracked)."""
+    moment = now or datetime.now(UTC)
+    now_ts = pd.Timestamp(moment).tz_convert("UTC") if pd.Timestamp(moment).tzinfo else \
+        pd.Timestamp(moment, tz="UTC")
+    repos = list(repos) if repos is not None else tracked_repositories(con)
+    keys = display_keys(repos)
+    releases, artifacts = _releases(con, repos)
+    assets_by_release: dict[int, list[dict[str, Any]]] = {}
+    for row in artifacts.itertuples(index=False):
+        assets_by_release.setdefault(int(row.release_id), []).append({
+            "name": row.name,
+            "size": None if pd.isna(row.size) else int(row.size),
+            "download_count": int(row.download_count),
+            "content_type": None if pd.isna(row.content_type) else row.content_type,
+        })
+    params = {"repos": repos}
+    cadence = (
+        con.execute("SELECT * FROM release_cadence WHERE list_contains($repos, repo)", params)
+        .df().set_index("repo") if _table_exists(con, "release_cadence") else pd.DataFrame()
+    )
+    # the original scored the first listed release, whatever it was
+    quality = (
+        con.execute("""
+            SELECT q.* FROM release_quality q
+            JOIN releases r USING (release_id)
+            WHERE list_contains($repos, q.repo) AND r.deleted_at IS NULL
+            QUALIFY row_number() OVER (PARTITION BY q.repo ORDER BY r.list_position) = 1
+        """, params).df().set_index("repo") if _table_exists(con, "release_quality")
+        else pd.DataFrame()
+    )
+    by_repo = dict(tuple(releases.groupby("repo", sort=False))) if len(releases) else {}
+    dashboard: dict[str, Any] = {"generated_at": _iso_naive(moment), "repositories": {}}
+    for repo in repos:
+        key = keys[repo]
+        repo_releases = by_repo.get(repo, releases.iloc[0:0])
+        fetched = repo_releases["fetched_at"].max() if len(repo_releases) else None
+        collected = _iso_naive(pd.Timestamp(fetched).to_pydatetime()) if fetched is not None \
+            and not pd.isna(fetched) else dashboard["generated_at"]
+        metrics = _metrics(key, repo_releases, assets_by_release, collected)
+        cadence_row = cadence.loc[repo] if repo in cadence.index else None
+        quality_row = quality.loc[repo] if repo in quality.index else None
+        dashboard["repositories"][key] = {
+            "metrics": metrics,
+            "cadence": _cadence(key, cadence_row, now_ts),
+            "latest_quality": _quality(quality_row) if metrics["summary"]["latest_release"] else None,
+        }
+    return dashboard
