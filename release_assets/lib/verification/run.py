@@ -1,0 +1,232 @@
+"""Verify the releases of many repositories: read stored rows, verify, write results and cache.
+
+DuckDB allows one writer process, so the connection is open only to read the inputs and,
+at the end, to write everything in one go; all GitHub traffic and sigstore work happens between.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from release_assets.lib import storage
+from release_assets.lib.config import VerificationConfig
+from release_assets.lib.github_client import GitHubClient
+
+from . import store
+from .cache import VerificationCache, material_key, policy_key
+from .context import ReleaseInput, StoredArtifact, VerifyContext
+from .fetch import Fetcher
+from .release import verify_release
+from .results import ArtifactRef, ReleaseRef
+from .signer_policy import SignerPolicy, policy_for_repository
+from .store import StoredResult
+
+# A checksum mismatch or a bad signature or attestation is a security event; a missing
+# changelog or an unreadable SBOM is a quality problem, reported but not blocking.
+SECURITY_CHECKS = ("checksum", "signature", "attestation")
+SIGNATURE_CHECKS = ("signature", "attestation")
+_SIGNATURE_SHAPED = (
+    ".asc",
+    ".minisig",
+    ".sig",
+    ".sign",
+    ".sigstore",
+    ".sigstore.json",
+    ".bundle",
+    ".intoto.jsonl",
+    ".intoto.json",
+)
+
+
+def signer_policy_for(repo: str, settings: VerificationConfig) -> SignerPolicy:
+    """The repository's own workflows, plus allow-listed reusable workflows and identities."""
+    extras = (*settings.trusted_workflows, *settings.identities.get(repo, ()))
+    return policy_for_repository(
+        repo, extra_identities=tuple(dict.fromkeys(extras)), issuer=settings.issuer
+    )
+
+
+@dataclass
+class VerificationRun:
+    repos: list[str]
+    rows: list[StoredResult] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)  # repository -> why it was not verified
+    artifact_bytes: int = 0  # total size of every artifact in the verified releases
+    artifacts: int = 0
+    releases: int = 0
+    bytes_downloaded: int = 0
+    files_downloaded: int = 0
+    files_hashed: int = 0
+    attestation_lookups: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    cache_written: int = 0
+    # (repo, tag) -> signature-shaped file names, for releases that ship any
+    signature_files: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    def counts_by_status(self) -> dict[str, int]:
+        return dict(Counter(r.result.status for r in self.rows))
+
+    def counts_by_check(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for row in self.rows:
+            by_status = out.setdefault(row.result.check, {})
+            by_status[row.result.status] = by_status.get(row.result.status, 0) + 1
+        return out
+
+    def failures(self) -> list[StoredResult]:
+        """Failed checksum, signature and attestation rows: what the blocking check reports."""
+        return [
+            r
+            for r in self.rows
+            if r.result.status == "failed" and r.result.check in SECURITY_CHECKS
+        ]
+
+    def signed_but_unverified(self) -> list[tuple[str, str, list[str]]]:
+        """(repo, tag, signature-shaped files) for releases where none of them verifies."""
+        passed = {
+            (r.result.repo, r.result.tag)
+            for r in self.rows
+            if r.result.check in SIGNATURE_CHECKS and r.result.status == "passed"
+        }
+        return [
+            (repo, tag, files)
+            for (repo, tag), files in sorted(self.signature_files.items())
+            if (repo, tag) not in passed
+        ]
+
+
+def is_signature_shaped(name: str) -> bool:
+    """What OpenSSF Scorecard counts as a signed release, plus bundles and in-toto files."""
+    return name.lower().endswith(_SIGNATURE_SHAPED)
+
+
+def verify_repositories(
+    db_path: str | Path,
+    client: GitHubClient,
+    settings: VerificationConfig,
+    repos: Sequence[str],
+    *,
+    concurrency: int = 4,
+    trust_root: str = "production",
+    on_repo: Callable[[str, list[StoredResult], str | None], None] | None = None,
+) -> VerificationRun:
+    """Verify every published release of `repos`; replaces their rows in `release_verification`."""
+    now = datetime.now(UTC)
+    run = VerificationRun(list(repos))
+    with storage.connect(db_path) as con:
+        store.ensure_schema(con)
+        inputs, private = _read_inputs(con, run.repos)
+        subjects, materials = _cache_keys(inputs)
+        cache = VerificationCache(store.load_cache(con, subjects, materials), now=now)
+    fetcher = Fetcher(client)
+
+    def verify_repo(repo: str) -> tuple[str, list[StoredResult], str | None]:
+        try:
+            policy = signer_policy_for(repo, settings)
+        except ValueError as exc:
+            return repo, [], f"signer policy: {exc}"
+        ctx = VerifyContext(
+            fetcher=fetcher,
+            cache=cache,
+            settings=settings,
+            policy=policy,
+            policy_key=policy_key(policy, trust_root) + ("|private" if private.get(repo) else ""),
+            now=now,
+            trust_root=trust_root,
+            private_repository=bool(private.get(repo)),
+        )
+        rows: list[StoredResult] = []
+        for rel in inputs.get(repo, []):
+            rows.extend(verify_release(rel, ctx))
+        return repo, rows, None
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        for repo, rows, error in pool.map(verify_repo, run.repos):
+            if error is not None:
+                run.errors[repo] = error
+            run.rows.extend(rows)
+            if on_repo is not None:
+                on_repo(repo, rows, error)
+    verified = [r for r in run.repos if r not in run.errors]
+    with storage.connect(db_path) as con:
+        store.ensure_schema(con)
+        store.replace_results(con, verified, [r for r in run.rows if r.result.repo in verified])
+        run.cache_written = store.write_cache(con, cache.new_entries())
+    all_releases = [rel for repo in run.repos for rel in inputs.get(repo, [])]
+    run.releases = len(all_releases)
+    run.artifacts = sum(len(rel.artifacts) for rel in all_releases)
+    run.artifact_bytes = sum(a.ref.size or 0 for rel in all_releases for a in rel.artifacts)
+    run.bytes_downloaded = fetcher.bytes_downloaded
+    run.files_downloaded = fetcher.files_downloaded
+    run.files_hashed = fetcher.files_hashed
+    run.attestation_lookups = fetcher.attestation_lookups
+    run.cache_hits, run.cache_misses = cache.hits, cache.misses
+    for rel in all_releases:
+        shaped = [a.ref.name for a in rel.artifacts if is_signature_shaped(a.ref.name)]
+        if shaped:
+            run.signature_files[(rel.release.repo, rel.release.tag)] = shaped
+    return run
+
+
+def _read_inputs(
+    con: duckdb.DuckDBPyConnection, repos: list[str]
+) -> tuple[dict[str, list[ReleaseInput]], dict[str, bool]]:
+    """Published, not deleted releases with their artifacts, newest first per repository."""
+    releases = con.execute(
+        "SELECT release_id, repo, tag, body FROM releases "
+        "WHERE list_contains(?::VARCHAR[], repo) AND deleted_at IS NULL AND NOT draft "
+        "ORDER BY repo, list_position",
+        [repos],
+    ).fetchall()
+    artifacts = con.execute(
+        "SELECT release_id, artifact_id, name, size, digest, browser_download_url, kind "
+        "FROM release_artifacts WHERE list_contains(?::VARCHAR[], repo) AND deleted_at IS NULL "
+        "ORDER BY release_id, name",
+        [repos],
+    ).fetchall()
+    private = dict(
+        con.execute(
+            "SELECT repo, coalesce(private, false) FROM repositories "
+            "WHERE list_contains(?::VARCHAR[], repo)",
+            [repos],
+        ).fetchall()
+    )
+    by_release: dict[int, list[StoredArtifact]] = {}
+    for release_id, artifact_id, name, size, digest, url, kind in artifacts:
+        ref = ArtifactRef(int(artifact_id), str(name), size, digest, url)
+        by_release.setdefault(int(release_id), []).append(StoredArtifact(ref, str(kind)))
+    out: dict[str, list[ReleaseInput]] = {}
+    for index, (release_id, repo, tag, body) in enumerate(releases):
+        older = releases[index + 1] if index + 1 < len(releases) else None
+        previous = older[2] if older is not None and older[1] == repo else None
+        out.setdefault(repo, []).append(
+            ReleaseInput(
+                ReleaseRef(repo, int(release_id), str(tag)),
+                body,
+                previous,
+                tuple(by_release.get(int(release_id), [])),
+            )
+        )
+    return out, {str(k): bool(v) for k, v in private.items()}
+
+
+def _cache_keys(inputs: dict[str, list[ReleaseInput]]) -> tuple[list[str], list[str]]:
+    """Every subject and material this run could look up, to load only the relevant entries."""
+    subjects: set[str] = set()
+    materials: set[str] = set()
+    for releases in inputs.values():
+        for rel in releases:
+            for art in rel.artifacts:
+                materials.add(material_key(art.ref))
+                subjects.add(f"github-artifact:{art.ref.artifact_id}")
+                if art.ref.digest:
+                    subjects.add(art.ref.digest)
+    return sorted(subjects), sorted(materials)

@@ -1,0 +1,187 @@
+"""DuckDB tables of the verification layer: results per (artifact, check), and the digest cache.
+
+The tables are created here, not in `lib/storage.py`, so the verification layer owns its schema.
+`check` is a reserved word in SQL: quote it (`"check"`) in queries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from .results import VerificationResult
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS release_verification (
+    repo VARCHAR NOT NULL,
+    release_id BIGINT NOT NULL,
+    tag VARCHAR NOT NULL,
+    artifact_id BIGINT,                  -- NULL for release-level rows (docs)
+    artifact_name VARCHAR,
+    "check" VARCHAR NOT NULL,            -- checksum | signature | attestation | sbom | docs
+    status VARCHAR NOT NULL,             -- passed | failed | not_applicable | error
+    reason VARCHAR NOT NULL,
+    evidence JSON,
+    subject_digest VARCHAR,              -- the sha256 the verdict is about
+    cached BOOLEAN NOT NULL,             -- taken from verification_cache, not recomputed
+    verified_at TIMESTAMPTZ NOT NULL     -- when the verdict was first reached
+);
+CREATE TABLE IF NOT EXISTS verification_cache (
+    cache_key VARCHAR PRIMARY KEY,       -- sha256 over (kind, subject, material, policy)
+    kind VARCHAR NOT NULL,               -- signature | attestation | manifest | sbom | hash | attestation_list
+    subject VARCHAR NOT NULL,            -- sha256:<hex> of the file judged, or github-artifact:<id>
+    material VARCHAR NOT NULL,           -- digest of the bundle / manifest / SBOM (or its artifact id)
+    policy VARCHAR NOT NULL,             -- signer policy + trust root fingerprint, '' when none
+    status VARCHAR,
+    reason VARCHAR,
+    evidence JSON,
+    subject_digest VARCHAR,
+    etag VARCHAR,                        -- attestation listings only: revalidated, not immutable
+    created_at TIMESTAMPTZ NOT NULL
+);
+"""
+
+RESULT_COLUMNS = (
+    "repo",
+    "release_id",
+    "tag",
+    "artifact_id",
+    "artifact_name",
+    '"check"',
+    "status",
+    "reason",
+    "evidence",
+    "subject_digest",
+    "cached",
+    "verified_at",
+)
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    key: str
+    kind: str
+    subject: str
+    material: str
+    policy: str
+    status: str | None
+    reason: str | None
+    evidence: dict[str, Any]
+    subject_digest: str | None
+    etag: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """A result as written: the verdict plus whether it came from the cache, and since when."""
+
+    result: VerificationResult
+    cached: bool
+    verified_at: datetime
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA)
+
+
+def load_cache(
+    con: duckdb.DuckDBPyConnection, subjects: Sequence[str], materials: Sequence[str]
+) -> list[CacheEntry]:
+    """Entries about any of these subjects or made from any of these materials."""
+    rows = con.execute(
+        "SELECT cache_key, kind, subject, material, policy, status, reason, evidence, "
+        "subject_digest, etag, created_at FROM verification_cache "
+        "WHERE list_contains(?::VARCHAR[], subject) OR list_contains(?::VARCHAR[], material)",
+        [list(subjects), list(materials)],
+    ).fetchall()
+    return [
+        CacheEntry(
+            key=r[0],
+            kind=r[1],
+            subject=r[2],
+            material=r[3],
+            policy=r[4],
+            status=r[5],
+            reason=r[6],
+            evidence=json.loads(r[7]) if r[7] else {},
+            subject_digest=r[8],
+            etag=r[9],
+            created_at=r[10],
+        )
+        for r in rows
+    ]
+
+
+def write_cache(con: duckdb.DuckDBPyConnection, entries: Iterable[CacheEntry]) -> int:
+    """Insert new entries; an existing key is only replaced for revalidated listings."""
+    count = 0
+    for e in entries:
+        con.execute(
+            "INSERT INTO verification_cache VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (cache_key) DO UPDATE SET status = excluded.status, "
+            "reason = excluded.reason, evidence = excluded.evidence, etag = excluded.etag, "
+            "created_at = excluded.created_at",
+            [
+                e.key,
+                e.kind,
+                e.subject,
+                e.material,
+                e.policy,
+                e.status,
+                e.reason,
+                json.dumps(e.evidence, sort_keys=True, default=str),
+                e.subject_digest,
+                e.etag,
+                e.created_at,
+            ],
+        )
+        count += 1
+    return count
+
+
+def replace_results(
+    con: duckdb.DuckDBPyConnection, repos: Sequence[str], rows: Sequence[StoredResult]
+) -> int:
+    """Swap in the new rows for these repositories in one transaction (a rerun never duplicates)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "DELETE FROM release_verification WHERE list_contains(?::VARCHAR[], repo)",
+            [list(repos)],
+        )
+        if rows:
+            placeholders = ", ".join("?" for _ in RESULT_COLUMNS)
+            con.executemany(
+                f"INSERT INTO release_verification ({', '.join(RESULT_COLUMNS)}) "
+                f"VALUES ({placeholders})",
+                [_row(s) for s in rows],
+            )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return len(rows)
+
+
+def _row(stored: StoredResult) -> list[Any]:
+    r = stored.result
+    return [
+        r.repo,
+        r.release_id,
+        r.tag,
+        r.artifact_id,
+        r.artifact_name,
+        r.check,
+        r.status,
+        r.reason,
+        json.dumps(r.evidence, sort_keys=True, default=str),
+        r.subject_digest,
+        stored.cached,
+        stored.verified_at,
+    ]
