@@ -133,6 +133,20 @@ def cmd_dev(args: argparse.Namespace) -> int:
             server.stop()
 
 
+def cmd_verify_bundle(args: argparse.Namespace) -> int:
+    """One sigstore bundle, offline: one JSON object; exit 0 verified, 1 rejected, 2 usage."""
+    import json
+
+    from release_assets.lib.verification.bundle_cli import verify_bundle_file
+
+    code, report = verify_bundle_file(
+        bundle=args.bundle, artifact=args.artifact, digest=args.digest, identity=args.identity,
+        issuer=args.issuer, trust_root=args.trust_root, dsse=args.dsse,
+    )
+    print(json.dumps(report, indent=2, default=str))
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="release-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -149,6 +163,17 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=cmd_dev)
+    verify = sub.add_parser("verify-bundle", help="verify one sigstore bundle offline")
+    verify.add_argument("--bundle", type=Path, required=True, metavar="FILE")
+    subject = verify.add_mutually_exclusive_group(required=True)
+    subject.add_argument("--artifact", type=Path, metavar="FILE", help="the signed file (hashed)")
+    subject.add_argument("--digest", metavar="sha256:HEX", help="the signed file's sha256")
+    verify.add_argument("--identity", required=True, metavar="URI",
+                        help="the signer: an exact identity, or a prefix ending in '/'")
+    verify.add_argument("--issuer", required=True, metavar="URL", help="the OIDC issuer")
+    verify.add_argument("--trust-root", default="production", metavar="production|staging|PATH")
+    verify.add_argument("--dsse", action="store_true", help="the bundle is an attestation (DSSE)")
+    verify.set_defaults(func=cmd_verify_bundle)
     return parser
 
 
