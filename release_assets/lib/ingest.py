@@ -87,8 +87,14 @@ def fetch_releases(
         # when a completer is available.
         result.truncated = True
         if complete_beyond_ceiling is not None:
-            known = sum(len(p.validator.item_keys) for p in pages)
-            result.extra_releases = complete_beyond_ceiling(client, repo, known)
+            seen = {key for p in pages for key in p.validator.item_keys}
+            extra = complete_beyond_ceiling(client, repo, len(seen))
+            # A completer may overlap the REST pages (a release published between the two
+            # reads shifts positions): one row per release id, the REST copy first.
+            unique: dict[str, dict[str, Any]] = {}
+            for release in extra:
+                unique.setdefault(str(release["id"]), release)
+            result.extra_releases = [r for k, r in unique.items() if k not in seen]
             result.completed_via = "graphql"
     return result
 

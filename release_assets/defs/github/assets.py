@@ -11,6 +11,7 @@ from release_assets.defs.partitions import repository_partitions, single_run
 from release_assets.defs.resources import GitHubResource, ReleaseAssetsConfig
 from release_assets.lib import storage
 from release_assets.lib.discovery import active_repositories, refresh_repository_list
+from release_assets.lib.graphql_releases import complete_with_graphql
 from release_assets.lib.ingest import refresh_repositories
 
 
@@ -91,7 +92,7 @@ def github_releases(
 
     results = refresh_repositories(
         client, duckdb.database, repos, run_id=context.run_id, on_result=progress,
-        concurrency=github.concurrency,
+        concurrency=github.concurrency, complete_beyond_ceiling=complete_with_graphql,
     )
     failed = [r for r in results if r.status == "failed"]
     stats = client.stats.snapshot()
