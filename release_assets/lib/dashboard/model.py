@@ -15,6 +15,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from release_assets.lib import storage
+
 DAY = pd.Timedelta(days=1)
 CHECKS = ("has_changelog", "has_binaries", "has_checksums", "has_signatures", "has_sbom")
 
@@ -66,10 +68,14 @@ def _releases(con: duckdb.DuckDBPyConnection, repos: Sequence[str]) -> tuple[pd.
         FROM releases WHERE deleted_at IS NULL AND list_contains($repos, repo)
         ORDER BY repo, list_position
     """, params).df()
-    artifacts = con.execute("""
+    # GitHub lists a release's files by name, case-insensitively; a stored list position wins
+    # when ingestion records one.
+    stored = {name for name, _ in storage.table_columns(con, "release_artifacts")}
+    order = "list_position" if "list_position" in stored else "lower(name), name"
+    artifacts = con.execute(f"""
         SELECT release_id, name, size, download_count, content_type
         FROM release_artifacts WHERE deleted_at IS NULL AND list_contains($repos, repo)
-        ORDER BY release_id, artifact_id
+        ORDER BY release_id, {order}, artifact_id
     """, params).df()
     return releases, artifacts
 
