@@ -17,8 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-# Where checks put the releases they failed on; the first key present is used.
-FAILING_KEYS = ("failing_releases", "failed_releases", "failing", "failures", "below_threshold")
+# Where checks name what failed (the releases, or the repositories): the first key holding text
+# or a list is used. Counts are skipped (this project's checks put a count in "failures" and the
+# table in "details"; `every_repository_fetched` puts the table in "failures").
+FAILING_KEYS = ("failing_releases", "failed_releases", "details", "failures", "failing",
+                "below_threshold")
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,11 @@ def subject(outcome: CheckOutcome) -> str:
 
 def failing_releases(metadata: dict[str, Any]) -> Any:
     for key in FAILING_KEYS:
-        if key in metadata:
-            return metadata[key]
+        value = metadata.get(key)
+        if isinstance(value, (list, dict)) and value:
+            return value
+        if isinstance(value, str) and value.strip() and value.strip().lower() != "none":
+            return value
     return None
 
 
