@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from release_assets.lib.github_client import GitHubError
@@ -290,13 +290,17 @@ def attestation_api_rows(
         if isinstance(listed, VerificationResult):
             out.add(listed)
             continue
+        listed, listing_cached, listed_at = listed
         if not listed:
-            out.not_applicable(
+            none = make_result(
+                None,
                 ref,
                 "attestation",
+                "not_applicable",
                 "GitHub has no attestation for this digest",
-                source=ATTESTATIONS_API,
+                evidence={"source": ATTESTATIONS_API},
             )
+            out.add(none, cached=listing_cached, at=listed_at)
             continue
         for number, bundle in enumerate(listed, start=1):
             data = json.dumps(bundle, sort_keys=True, separators=(",", ":")).encode()
@@ -325,11 +329,12 @@ def attestation_api_rows(
 
 def _attestations(
     repo: str, digest: str, ref: ArtifactRef, ctx: VerifyContext
-) -> list[dict[str, Any]] | VerificationResult:
+) -> tuple[list[dict[str, Any]], bool, datetime] | VerificationResult:
+    """(bundles, whether the listing came from the cache, when it was fetched), or an error."""
     where = f"github:{repo}"
     known = ctx.cache.get("attestation_list", digest, where)
     if known is not None and ctx.now - known.created_at < ATTESTATION_RECHECK:
-        return list(known.evidence.get("bundles", []))
+        return list(known.evidence.get("bundles", [])), True, known.created_at
     try:
         status, bundles, etag = ctx.fetcher.attestations(
             repo, digest, etag=known.etag if known else None
@@ -353,4 +358,4 @@ def _attestations(
         evidence={"bundles": bundles, "http_status": status},
         etag=etag or (known.etag if known else None),
     )
-    return bundles
+    return bundles, False, ctx.now

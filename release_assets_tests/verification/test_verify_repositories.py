@@ -1,0 +1,294 @@
+"""Verifying stored releases against the local GitHub server: real HTTP, real sigstore, DuckDB."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from release_assets.demo.server import GitHubServer, World
+from release_assets.lib.config import VerificationConfig
+from release_assets.lib.github_client import GitHubClient
+from release_assets.lib.ingest import refresh_repositories
+from release_assets.lib.verification.run import VerificationRun, verify_repositories
+from release_assets_tests.conftest import TEST_TOKEN
+
+from . import worlds
+from .worlds import RFC8785, WHEEL, WHEEL_DIGEST, artifact, sha256
+
+
+@pytest.fixture(autouse=True)
+def sigstore_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+def verify(
+    client: GitHubClient, db: Path, repos: list[str], settings: VerificationConfig | None = None
+) -> VerificationRun:
+    refresh_repositories(client, db, repos)
+    return verify_repositories(db, client, settings or VerificationConfig(), repos)
+
+
+def rows(db: Path, where: str = "true") -> dict[tuple[str, str | None, str], tuple[str, str]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        found = con.execute(
+            f'SELECT tag, artifact_name, "check", status, reason FROM release_verification '
+            f"WHERE {where}"
+        ).fetchall()
+    finally:
+        con.close()
+    return {(t, a, c): (s, r) for t, a, c, s, r in found}
+
+
+def downloads(server: GitHubServer) -> list[str]:
+    return [entry.path for entry in server.request_log if entry.route == "download"]
+
+
+def test_signed_wheel_verifies_from_its_digest_without_downloading_it(
+    world: World, github_server: GitHubServer, client: GitHubClient, db_path: Path
+) -> None:
+    worlds.signed_wheel(world)
+    run = verify(client, db_path, [RFC8785])
+    status, reason = rows(db_path)[("v0.1.2", WHEEL, "signature")]
+    assert status == "passed", reason
+    assert "rfc8785.py/.github/workflows/release.yml@refs/tags/v0.1.2" in reason
+    # only the bundle was fetched: the wheel itself never was
+    assert downloads(github_server) == [f"/download/{RFC8785}/v0.1.2/{WHEEL}.sigstore"]
+    assert run.bytes_downloaded == len(worlds.WHEEL_BUNDLE)
+    # the attestations endpoint answered 404 for the wheel: "none", not a failure
+    assert rows(db_path)[("v0.1.2", WHEEL, "attestation")] == (
+        "not_applicable",
+        "GitHub has no attestation for this digest",
+    )
+    assert run.failures() == [] and run.signed_but_unverified() == []
+
+
+def test_wrong_signer_for_the_repository_fails(
+    world: World, github_server: GitHubServer, client: GitHubClient, db_path: Path
+) -> None:
+    # the same real wheel and bundle re-published by another repository: signed by
+    # trailofbits' workflow, so not by any workflow of mallory/rfc8785.py
+    worlds.signed_wheel(world, repo="mallory/rfc8785.py")
+    run = verify(client, db_path, ["mallory/rfc8785.py"])
+    status, reason = rows(db_path)[("v0.1.2", WHEEL, "signature")]
+    assert status == "failed"
+    assert "not allowed" in reason and "https://github.com/mallory/rfc8785.py/" in reason
+    assert [(f.result.repo, f.result.tag) for f in run.failures()] == [
+        ("mallory/rfc8785.py", "v0.1.2")
+    ]
+    assert run.signed_but_unverified() == [("mallory/rfc8785.py", "v0.1.2", [f"{WHEEL}.sigstore"])]
+
+
+def test_jq_checksum_coverage_is_reported_exactly(
+    world: World, github_server: GitHubServer, client: GitHubClient, db_path: Path
+) -> None:
+    worlds.jq(world)
+    # hashing off: the 2017 artifacts have no digest and the server has no binaries to hash
+    verify(client, db_path, ["stedolan/jq"], VerificationConfig(max_download_bytes=0))
+    manifests = rows(db_path, "artifact_name = 'sha256sum.txt' AND \"check\" = 'checksum'")
+    coverage = {tag: reason.split(";")[0] for (tag, _, _), (_, reason) in manifests.items()}
+    assert coverage == {
+        "jq-1.3": "6 of 6 artifacts listed",
+        "jq-1.4": "9 of 9 artifacts listed",
+        "jq-1.5rc1": "4 of 5 artifacts listed",
+        "jq-1.5rc2": "7 of 7 artifacts listed",
+        "jq-1.5": "7 of 8 artifacts listed",
+    }
+    assert (
+        "not listed: jq-linux32-no-oniguruma"
+        in manifests[("jq-1.5", "sha256sum.txt", "checksum")][1]
+    )
+    found = rows(db_path, "tag = 'jq-1.5' AND \"check\" = 'checksum'")
+    assert found[("jq-1.5", "jq-linux32-no-oniguruma", "checksum")][0] == "not_applicable"
+    status, reason = found[("jq-1.5", "jq-linux64", "checksum")]
+    assert status == "not_applicable" and "hashing is disabled" in reason
+    # only the five manifests were downloaded
+    assert len(downloads(github_server)) == 5
+
+
+def test_digestless_artifact_is_hashed_and_a_mismatch_fails(
+    world: World, github_server: GitHubServer, client: GitHubClient, db_path: Path
+) -> None:
+    good, tampered = b"good tool binary\n", b"tampered tool binary\n"
+    manifest = (
+        f"{sha256(good)[7:]}  tool-linux-amd64\n{sha256(good)[7:]}  tool-darwin-arm64\n"
+    ).encode()
+    world.add_repo("acme/tool")
+    worlds.add_release(
+        world,
+        "acme/tool",
+        "v1.0.0",
+        [
+            artifact("tool-linux-amd64", size=len(good), digest=None),  # pre-2025: no digest
+            artifact("tool-darwin-arm64", size=len(tampered), digest=sha256(tampered)),
+            artifact("checksums.txt", size=len(manifest), digest=sha256(manifest)),
+        ],
+        {"tool-linux-amd64": good, "checksums.txt": manifest},
+    )
+    run = verify(client, db_path, ["acme/tool"])
+    found = rows(db_path)
+    assert found[("v1.0.0", "tool-linux-amd64", "checksum")][0] == "passed"
+    status, reason = found[("v1.0.0", "tool-darwin-arm64", "checksum")]
+    assert status == "failed" and "replaced" in reason
+    status, reason = found[("v1.0.0", "checksums.txt", "checksum")]
+    assert status == "failed" and reason.startswith("mismatch for tool-darwin-arm64")
+    assert "2 of 2 artifacts listed" in reason
+    # the digest-less file was hashed (downloaded once); the one with a digest never was
+    assert sorted(p.rsplit("/", 1)[1] for p in downloads(github_server)) == [
+        "checksums.txt",
+        "tool-linux-amd64",
+    ]
+    assert run.files_hashed == 1
+
+
+def test_broken_bundle_is_an_error_for_its_artifact_only(
+    world: World, github_server: GitHubServer, client: GitHubClient, db_path: Path
+) -> None:
+    broken = worlds.WHEEL_BUNDLE[: len(worlds.WHEEL_BUNDLE) // 2]  # truncated upload
+    other = b"other artifact"
+    worlds.signed_wheel(
+        world,
+        extra=[
+            artifact("other.tar.gz", size=len(other), digest=sha256(other)),
+            artifact("other.tar.gz.sigstore.json", size=len(broken), digest=sha256(broken)),
+            artifact("legacy.tar.gz", size=3, digest=sha256(b"old")),
+            artifact("legacy.tar.gz.sig", size=3, digest=None),
+            artifact("legacy.tar.gz.pem", size=3, digest=None),
+        ],
+        files={"other.tar.gz.sigstore.json": broken},
+    )
+    verify(client, db_path, [RFC8785])
+    found = rows(db_path)
+    status, reason = found[("v0.1.2", "other.tar.gz", "signature")]
+    assert status == "error" and "not JSON" in reason
+    assert found[("v0.1.2", WHEEL, "signature")][0] == "passed"
+    status, reason = found[("v0.1.2", "legacy.tar.gz", "signature")]
+    assert status == "not_applicable" and "legacy cosign pair" in reason
+
+
+def test_rerun_downloads_and_verifies_nothing_again(
+    world: World, github_server: GitHubServer, client: GitHubClient, db_path: Path
+) -> None:
+    worlds.signed_wheel(world)
+    worlds.jq(world)
+    worlds.reusable_attestation(world)
+    repos = [RFC8785, "stedolan/jq", worlds.REUSABLE_REPO]
+    settings = VerificationConfig(trusted_workflows=(worlds.REUSABLE,), max_download_bytes=0)
+    first = verify(client, db_path, repos, settings)
+    before = rows(db_path)
+    # 1 bundle + 5 manifests; lookups: 2 wheels, README, 5 manifests (they carry digests)
+    assert first.files_downloaded == 6 and first.attestation_lookups == 8
+    github_server.reset_stats()
+    second = verify_repositories(db_path, client, settings, repos)
+    assert github_server.request_log == []  # no download, no attestation lookup, nothing
+    assert second.bytes_downloaded == 0 and second.cache_written == 0
+    assert rows(db_path) == before
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        cached = con.execute(
+            'SELECT bool_and(cached) FROM release_verification WHERE "check" IN '
+            "('signature', 'attestation') AND tag = 'v0.1.2'"
+        ).fetchall()[0][0]
+        count = con.execute("SELECT count(*) FROM release_verification").fetchall()[0][0]
+    finally:
+        con.close()
+    assert cached is True and count == len(second.rows)
+
+
+def test_github_attestation_verifies_only_with_the_allow_listed_workflow(
+    world: World, github_server: GitHubServer, client: GitHubClient, db_path: Path
+) -> None:
+    worlds.reusable_attestation(world)
+    repo = worlds.REUSABLE_REPO
+    verify(client, db_path, [repo])
+    status, reason = rows(db_path)[("v0.0.0", worlds.REUSABLE_WHEEL, "attestation")]
+    assert status == "failed" and "not allowed" in reason
+    assert rows(db_path)[("v0.0.0", "README.txt", "attestation")][0] == "not_applicable"
+
+    allowed = VerificationConfig(identities={repo: (worlds.REUSABLE,)})
+    run = verify_repositories(db_path, client, allowed, [repo])
+    status, reason = rows(db_path)[("v0.0.0", worlds.REUSABLE_WHEEL, "attestation")]
+    assert status == "passed", reason
+    assert "artifact-attestations-workflows" in reason and worlds.REUSABLE_DIGEST in reason
+    assert run.failures() == []
+    lookups = [e for e in github_server.request_log if e.route == "attestations"]
+    assert {e.status for e in lookups} == {200, 404}
+
+
+def test_attestation_lookup_errors_are_retried_next_run_not_cached(
+    world: World, github_server: GitHubServer, client: GitHubClient, db_path: Path
+) -> None:
+    worlds.reusable_attestation(world)
+    repo = worlds.REUSABLE_REPO
+    refresh_repositories(client, db_path, [repo])
+    github_server.inject(r"/attestations/", status=502, times=100)
+    settings = VerificationConfig(identities={repo: (worlds.REUSABLE,)})
+    verify_repositories(db_path, client, settings, [repo])
+    status, reason = rows(db_path)[("v0.0.0", worlds.REUSABLE_WHEEL, "attestation")]
+    assert status == "error" and "502" in reason
+    github_server.clear_faults()
+    verify_repositories(db_path, client, settings, [repo])
+    assert rows(db_path)[("v0.0.0", worlds.REUSABLE_WHEEL, "attestation")][0] == "passed"
+
+
+def test_sbom_and_docs_rows(
+    world: World, github_server: GitHubServer, client: GitHubClient, db_path: Path
+) -> None:
+    sbom = (worlds.FIXTURES / "sbom" / "sbomqs-cdx-cgomod.json").read_bytes()
+    world.add_repo("acme/app")
+    worlds.add_release(
+        world,
+        "acme/app",
+        "v1.0.0",
+        [
+            artifact("app.cdx.json", size=len(sbom), digest=sha256(sbom)),
+            artifact("app.spdx.json", size=10, digest=sha256(b"{truncated")),
+        ],
+        {"app.cdx.json": sbom, "app.spdx.json": b"{truncated"},
+        body="## v1.0.0\nFirst.",
+    )
+    worlds.add_release(world, "acme/app", "v2.0.0", [], {}, body="v2.0.0: faster")
+    verify(client, db_path, ["acme/app"])
+    found = rows(db_path)
+    status, reason = found[("v1.0.0", "app.cdx.json", "sbom")]
+    assert status == "passed" and "cyclonedx 1.4, 20 components" in reason
+    assert found[("v1.0.0", "app.spdx.json", "sbom")][0] == "failed"
+    status, reason = found[("v2.0.0", None, "docs")]
+    assert status == "failed" and "breaking changes" in reason
+
+
+def test_token_is_never_sent_to_the_download_host(
+    world: World, github_server: GitHubServer, client: GitHubClient, db_path: Path
+) -> None:
+    # GitHub serves release files from another host than the API: play it with a second server
+    downloads_world = World()
+    downloads_world.add_repo(RFC8785)
+    with GitHubServer(downloads_world) as files:
+        bundle_url = f"{files.url}/download/{RFC8785}/v0.1.2/{WHEEL}.sigstore"
+        downloads_world.add_file(RFC8785, "v0.1.2", f"{WHEEL}.sigstore", worlds.WHEEL_BUNDLE)
+        world.add_repo(RFC8785)
+        worlds.add_release(
+            world,
+            RFC8785,
+            "v0.1.2",
+            [
+                artifact(WHEEL, size=9172, digest=WHEEL_DIGEST),
+                artifact(
+                    f"{WHEEL}.sigstore",
+                    size=len(worlds.WHEEL_BUNDLE),
+                    digest=None,
+                    browser_download_url=bundle_url,
+                ),
+            ],
+            {},
+        )
+        verify(client, db_path, [RFC8785])
+        assert rows(db_path)[("v0.1.2", WHEEL, "signature")][0] == "passed"
+        assert [e.route for e in files.request_log] == ["download"]
+        assert not any(e.authorized for e in files.request_log)
+    api = [e for e in github_server.request_log if e.route != "download"]
+    assert api and all(e.authorized for e in api)
+    assert TEST_TOKEN not in json.dumps([r.__dict__ for r in files.request_log])
