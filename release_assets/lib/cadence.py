@@ -111,13 +111,13 @@ def bump_mix(releases: pd.DataFrame) -> pd.DataFrame:
     final = parsed["version_prerelease"].isna()
     finals = parsed[final]
     previous = finals.groupby("repo")[["version_major", "version_minor", "version_patch"]].shift(1)
+    def differs(part: str) -> np.ndarray:
+        # nullable integer columns compare to <NA> next to a missing previous: that is a change
+        return (finals[part] != previous[part]).to_numpy(dtype=bool, na_value=True)
+
     kind = np.select(
-        [
-            previous["version_major"].isna(),
-            finals["version_major"] != previous["version_major"],
-            finals["version_minor"] != previous["version_minor"],
-            finals["version_patch"] != previous["version_patch"],
-        ],
+        [previous["version_major"].isna().to_numpy(dtype=bool), differs("version_major"),
+         differs("version_minor"), differs("version_patch")],
         ["initial", "major", "minor", "patch"], default="repeat",
     )
     kinds = pd.concat([

@@ -184,15 +184,16 @@ def score_sql(rubric: Rubric) -> str:
         on_body = [(i, r) for i, r in enumerate(check.rules) if r.target == "body"]
         on_name = [(i, r) for i, r in enumerate(check.rules) if r.target == "artifact"]
         artifact_cols.append(f"{_first_rule(on_name, 'name')} AS {check.name}_rule")
+        # the first rule any artifact meets, and (stable) the first name meeting it
         aggregates.append(
-            f"min({check.name}_rule) AS {check.name}_rule, "
-            f"arg_min(name, {check.name}_rule) AS {check.name}_name"
+            f"min(struct_pack(r := {check.name}_rule, n := name)) "
+            f"FILTER (WHERE {check.name}_rule IS NOT NULL) AS {check.name}_match"
         )
         body_cols.append(f"{_first_rule(on_body, 'r.body')} AS {check.name}_body_rule")
         outputs.append(
-            f"coalesce(b.{check.name}_body_rule, m.{check.name}_rule) AS {check.name}_rule, "
-            f"CASE WHEN b.{check.name}_body_rule IS NOT NULL THEN NULL ELSE m.{check.name}_name "
-            f"END AS {check.name}_name"
+            f"coalesce(b.{check.name}_body_rule, m.{check.name}_match.r) AS {check.name}_rule, "
+            f"CASE WHEN b.{check.name}_body_rule IS NOT NULL THEN NULL "
+            f"ELSE m.{check.name}_match.n END AS {check.name}_name"
         )
     return f"""
         WITH a AS (
