@@ -124,6 +124,18 @@ def _no_failures(run: VerificationRun) -> dg.AssetCheckResult:
         metadata={
             "failed_checks": len(failures),
             "failing_releases": dg.MetadataValue.json(releases),
+            # full reasons (the markdown table below cuts cells at 80 characters)
+            "reasons": dg.MetadataValue.json(
+                [
+                    {
+                        "release": f"{f.result.repo}@{f.result.tag}",
+                        "artifact": f.result.artifact_name,
+                        "check": f.result.check,
+                        "reason": f.result.reason,
+                    }
+                    for f in failures[:200]
+                ]
+            ),
             "failures": dg.MetadataValue.md(
                 markdown_table(
                     ("repository", "tag", "artifact", "check", "reason"),
