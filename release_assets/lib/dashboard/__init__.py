@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from release_assets.lib import derived
+from release_assets.lib.dashboard import jsontext
 from release_assets.lib.dashboard.html import collect, render_html
 from release_assets.lib.dashboard.markdown import render_markdown
 from release_assets.lib.dashboard.model import build_dashboard, tracked_repositories
@@ -52,7 +52,7 @@ def write_reports(
     html = render_html(dashboard, page)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / name for name in FILES]
-    for path, text in zip(paths, (json.dumps(dashboard, indent=2), markdown, html), strict=True):
+    for path, text in zip(paths, (jsontext.dumps(dashboard), markdown, html), strict=True):
         partial = path.with_suffix(path.suffix + ".partial")
         partial.write_text(text, encoding="utf-8")
         partial.replace(path)  # a reader never sees half a report

@@ -40,6 +40,11 @@ def _number(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def _anchor(ordinal: int, lo: int, hi: int) -> str:
+    """Date labels at the plot's edges align inwards so they are never clipped."""
+    return "start" if ordinal == lo and lo != hi else "end" if ordinal == hi and lo != hi else "middle"
+
+
 def _frame(chart: str, title: str, body: list[str], height: int = HEIGHT) -> str:
     return (
         f'<svg class="chart" data-chart="{escape(chart)}" role="img" '
@@ -73,7 +78,8 @@ def line_chart(chart: str, title: str, series: Mapping[str, Sequence[Point]], y_
                     f"{_number(value)}</text>")
     for ordinal in sorted({x_lo, x_hi, (x_lo + x_hi) // 2}):
         x = _scale(ordinal, x_lo, x_hi, LEFT, LEFT + plot_w)
-        body.append(f'<text class="tick" x="{x:.1f}" y="{HEIGHT - 18}" text-anchor="middle">'
+        body.append(f'<text class="tick" x="{x:.1f}" y="{HEIGHT - 18}" '
+                    f'text-anchor="{_anchor(ordinal, x_lo, x_hi)}">'
                     f"{date.fromordinal(ordinal).isoformat()}</text>")
     body.append(f'<text class="axis" x="14" y="{TOP + plot_h / 2}" '
                 f'transform="rotate(-90 14 {TOP + plot_h / 2})" text-anchor="middle">'
@@ -117,7 +123,8 @@ def timeline(chart: str, title: str, rows: Mapping[str, Sequence[tuple[date, str
     body: list[str] = []
     for ordinal in sorted({x_lo, x_hi, (x_lo + x_hi) // 2}):
         x = _scale(ordinal, x_lo, x_hi, 180, 180 + plot_w)
-        body.append(f'<text class="tick" x="{x:.1f}" y="{height - 16}" text-anchor="middle">'
+        body.append(f'<text class="tick" x="{x:.1f}" y="{height - 16}" '
+                    f'text-anchor="{_anchor(ordinal, x_lo, x_hi)}">'
                     f"{date.fromordinal(ordinal).isoformat()}</text>")
     for index, (repo, values) in enumerate(rows.items()):
         y = TOP + row_h * index + row_h / 2

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from release_assets.lib.dashboard.jsontext import RawJSON
+
 
 def _mark(value: Any) -> str:
     return "✅" if value else "❌"
@@ -35,6 +37,8 @@ def render_markdown(dashboard: dict[str, Any]) -> str:
     for repo, data in dashboard["repositories"].items():
         lines.append(f"### {repo}\n\n")
         latest = data["metrics"]["summary"].get("latest_release")
+        if isinstance(latest, RawJSON):
+            latest = latest.value()
         if latest:
             lines.append(
                 f"**Latest Release**: {latest['tag']} (published {latest['published_at']})\n\n"

@@ -1,5 +1,8 @@
 """The dashboard's data, read from the warehouse into the original script's JSON structure.
 
+Release entries are `RawJSON` (pre-rendered text, see `jsontext`): use `jsontext.plain()` for
+plain values and `jsontext.dumps()` for the file.
+
 `build_dashboard` returns exactly what `release-metrics.py` wrote to `release-dashboard.json`
 (`generated_at`, `repositories` → `metrics`, `cadence`, `latest_quality`), from stored tables
 instead of ~n + 11 API requests per repository. As in the original, a repository's
@@ -16,6 +19,8 @@ import duckdb
 import pandas as pd
 
 from release_assets.lib import storage
+from release_assets.lib.dashboard import jsontext
+from release_assets.lib.dashboard.jsontext import RawJSON
 
 DAY = pd.Timedelta(days=1)
 CHECKS = ("has_changelog", "has_binaries", "has_checksums", "has_signatures", "has_sbom")
@@ -80,32 +85,44 @@ def _releases(con: duckdb.DuckDBPyConnection, repos: Sequence[str]) -> tuple[pd.
     return releases, artifacts
 
 
-def _metrics(
-    key: str, releases: pd.DataFrame, assets_by_release: dict[int, list[dict[str, Any]]],
-    collected_at: str,
-) -> dict[str, Any]:
-    entries = []
-    for row in releases.itertuples(index=False):
-        assets = assets_by_release.get(int(row.release_id), [])
-        entries.append({
-            "tag": row.tag,
-            "name": None if pd.isna(row.name) else row.name,
-            "published_at": _iso_aware(row.published_at),
-            "prerelease": bool(row.prerelease),
-            "draft": bool(row.draft),
-            "assets": assets,
-            "downloads": sum(a["download_count"] for a in assets),
-        })
+def release_texts(releases: pd.DataFrame, artifacts: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(depth-0 JSON text, downloads) per release id, rendered column-wise (see jsontext)."""
+    assets = jsontext.objects({
+        "name": jsontext.strings(artifacts["name"]),
+        "size": jsontext.integers(artifacts["size"]),
+        "download_count": jsontext.integers(artifacts["download_count"]),
+        "content_type": jsontext.strings(artifacts["content_type"]),
+    }) if len(artifacts) else pd.Series(dtype=object)
+    index = pd.Index(releases["release_id"])
+    downloads = (artifacts.groupby("release_id")["download_count"].sum()
+                 .reindex(index).fillna(0).astype("int64"))
+    published = pd.Series([_iso_aware(v) for v in releases["published_at"]], index=index)
+    text = jsontext.objects({
+        "tag": jsontext.strings(releases["tag"].set_axis(index)),
+        "name": jsontext.strings(releases["name"].set_axis(index)),
+        "published_at": jsontext.strings(published),
+        "prerelease": jsontext.booleans(releases["prerelease"].set_axis(index)),
+        "draft": jsontext.booleans(releases["draft"].set_axis(index)),
+        "assets": jsontext.arrays(assets, artifacts["release_id"], index),
+        "downloads": jsontext.integers(downloads),
+    }, nested=("assets",))
+    return text, downloads
+
+
+def _metrics(key: str, releases: pd.DataFrame, texts: pd.Series, downloads: pd.Series,
+             collected_at: str) -> dict[str, Any]:
+    ids = releases["release_id"]
+    entries = [RawJSON(t) for t in texts.loc[ids]] if len(ids) else []
     return {
         "repository": key,
         "collected_at": collected_at,
         "releases": entries,
         "summary": {
             "total_releases": len(entries),
-            "total_downloads": sum(e["downloads"] for e in entries),
+            "total_downloads": int(downloads.loc[ids].sum()) if len(ids) else 0,
             "latest_release": entries[0] if entries else None,
-            "prerelease_count": sum(1 for e in entries if e["prerelease"]),
-            "draft_count": sum(1 for e in entries if e["draft"]),
+            "prerelease_count": int(releases["prerelease"].sum()),
+            "draft_count": int(releases["draft"].sum()),
         },
     }
 
@@ -149,14 +166,7 @@ def build_dashboard(
     repos = list(repos) if repos is not None else tracked_repositories(con)
     keys = display_keys(repos)
     releases, artifacts = _releases(con, repos)
-    assets_by_release: dict[int, list[dict[str, Any]]] = {}
-    for row in artifacts.itertuples(index=False):
-        assets_by_release.setdefault(int(row.release_id), []).append({
-            "name": row.name,
-            "size": None if pd.isna(row.size) else int(row.size),
-            "download_count": int(row.download_count),
-            "content_type": None if pd.isna(row.content_type) else row.content_type,
-        })
+    texts, downloads = release_texts(releases, artifacts)
     params = {"repos": repos}
     cadence = (
         con.execute("SELECT * FROM release_cadence WHERE list_contains($repos, repo)", params)
@@ -180,7 +190,7 @@ def build_dashboard(
         fetched = repo_releases["fetched_at"].max() if len(repo_releases) else None
         collected = _iso_naive(pd.Timestamp(fetched).to_pydatetime()) if fetched is not None \
             and not pd.isna(fetched) else dashboard["generated_at"]
-        metrics = _metrics(key, repo_releases, assets_by_release, collected)
+        metrics = _metrics(key, repo_releases, texts, downloads, collected)
         cadence_row = cadence.loc[repo] if repo in cadence.index else None
         quality_row = quality.loc[repo] if repo in quality.index else None
         dashboard["repositories"][key] = {
