@@ -290,7 +290,8 @@ _classify = lru_cache(maxsize=1 << 16)(classify)
 
 
 def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    # "" and null are different GitHub answers (an empty release name is not a missing one)
+    return value if isinstance(value, str) else None
 
 
 def _opt_int(value: Any) -> int | None:
