@@ -292,3 +292,32 @@ def test_token_is_never_sent_to_the_download_host(
     api = [e for e in github_server.request_log if e.route != "download"]
     assert api and all(e.authorized for e in api)
     assert TEST_TOKEN not in json.dumps([r.__dict__ for r in files.request_log])
+
+
+def test_intoto_jsonl_lines_are_verified_and_matched_to_artifacts(
+    world: World, github_server: GitHubServer, client: GitHubClient, db_path: Path
+) -> None:
+    bundle = json.loads((worlds.GH / "reusable-workflow-attestation.sigstore.json").read_text())
+    envelope = bundle["dsseEnvelope"]  # the same statement without its sigstore bundle around it
+    jsonl = (json.dumps(bundle) + "\n" + json.dumps(envelope) + "\n").encode()
+    repo = worlds.REUSABLE_REPO
+    world.add_repo(repo)
+    worlds.add_release(
+        world,
+        repo,
+        "v0.0.0",
+        [
+            artifact(worlds.REUSABLE_WHEEL, size=1500, digest=worlds.REUSABLE_DIGEST),
+            artifact("provenance.intoto.jsonl", size=len(jsonl), digest=sha256(jsonl)),
+        ],
+        {"provenance.intoto.jsonl": jsonl},
+    )
+    settings = VerificationConfig(trusted_workflows=(worlds.REUSABLE,), attestations=False)
+    run = verify(client, db_path, [repo], settings)
+    found = rows(db_path)
+    status, reason = found[("v0.0.0", worlds.REUSABLE_WHEEL, "attestation")]
+    assert status == "passed" and "named in provenance.intoto.jsonl line 1" in reason
+    status, reason = found[("v0.0.0", "provenance.intoto.jsonl", "attestation")]
+    # line 2 is a bare envelope: reported as not verifiable offline, never as passed
+    assert status == "passed" and reason.startswith("2 attestation(s), 1 naming artifacts")
+    assert run.signed_but_unverified() == [] and run.attestation_lookups == 0
