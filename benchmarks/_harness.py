@@ -275,8 +275,11 @@ def machine() -> str:
                 mem_kb = int(line.split()[1])
     except OSError:
         pass
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    # The load average says whether other work shared the 2 cores while this ran.
     return (f"{cpu}, {os.cpu_count()} CPUs, {mem_kb / 1024 / 1024:.1f} GiB RAM, "
-            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+            f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "
+            f"load average at start {load}")
 
 
 def mb(n: float) -> str:
