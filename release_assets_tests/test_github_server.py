@@ -334,7 +334,7 @@ def test_demo_world_serves_the_recorded_releases() -> None:
         sigstore_url = f"{server.url}/download/trailofbits/rfc8785.py/v0.1.2/rfc8785-0.1.2-py3-none-any.whl.sigstore"
         bundle = requests.get(sigstore_url).content
     assert counts["zeit/hyper"] == (11, 71)
-    assert counts["stedolan/jq"] == (8, 35)
+    assert counts["stedolan/jq"] == (8, 40)  # 35 recorded + 5 composed sha256sum.txt
     assert counts["nlohmann/json"] == (1, 2)
     assert counts["jwodder/qypi"] == (6, 0) and counts["jwodder/ghutil"] == (0, 0)
     assert counts["trailofbits/rfc8785.py"] == (1, 2)

@@ -122,6 +122,10 @@ def load_demo_world() -> World:
     bundle = RFC8785_BUNDLE.read_bytes()
     world.add_release("trailofbits/rfc8785.py", _rfc8785_release(bundle))
     world.add_file("trailofbits/rfc8785.py", "v0.1.2", f"{RFC8785_WHEEL}.sigstore", bundle)
+    # Composed, and labelled so: jq's real sha256sum.txt manifests attached to its releases.
+    from release_assets.demo.verification_demo import compose_verification_demo
+
+    compose_verification_demo(world)
     return world
 
 
@@ -136,6 +140,10 @@ def demo_config_yaml() -> str:
         "quality:",
         "  rubric: default",
         "  threshold: 60",
+        "verification:",
+        "  # 2017's jq files carry no digest and the demo ships no binaries: compare manifests",
+        "  # to what GitHub lists instead of downloading files that are not there.",
+        "  max_download_bytes: 0",
     ]
     return "\n".join(lines) + "\n"
 

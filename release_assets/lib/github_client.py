@@ -408,6 +408,8 @@ class GitHubClient:
             session = self._local.session = requests.Session()
         with session.get(url, headers=headers, stream=True, timeout=self.timeout) as response:
             self._record(response.status_code, dict(response.headers), points=0)
+            if response.status_code >= 400:
+                response.raw.read(64 * 1024)  # drain the (small) error body: keeps the connection
             if response.status_code == 404:
                 raise NotFound(f"GET {_path(url)}: not found (HTTP 404)", status=404, url=url)
             if response.status_code >= 400:

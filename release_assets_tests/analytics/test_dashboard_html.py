@@ -102,7 +102,7 @@ def test_html_dashboard_renders_charts_offline(
             total = sum(float(v) for v in bars.evaluate_all("bs => bs.map(b => b.dataset.y)"))
             assert total == published
             failing = page.locator("#failing tr")
-            assert failing.count() > 1 and "stedolan/jq" in page.locator("#failing").inner_text()
+            assert failing.count() > 1 and "zeit/hyper" in page.locator("#failing").inner_text()
             # the legend toggles a series
             page.locator("svg[data-chart=downloads-per-repository] .legend").first.click()
             assert "off" in (per_repo.first.get_attribute("class") or "")
