@@ -41,7 +41,7 @@ def _execute(
     if not job.asset_layer.executable_asset_keys:
         return None
     # The CLI prints its own per-repository lines; Dagster's step logs stay in the run's log.
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     return job.execute_in_process(
         instance=instance, tags=tags or {}, run_config={**quiet, **(run_config or {})},
         raise_on_error=False,

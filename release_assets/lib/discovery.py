@@ -70,7 +70,10 @@ def fetch_repositories(
     return found
 
 
-def _status(config: Config, repo: str, source: str, fork: bool, archived: bool) -> tuple[str, str | None]:
+def repository_status(
+    config: Config, repo: str, source: str, fork: bool, archived: bool
+) -> tuple[str, str | None]:
+    """active, or archived/excluded with the reason, under the current config."""
     explicit = repo in config.repos
     if not explicit and not any(source == f"org:{org}" for org in config.orgs):
         return "excluded", "no longer in the configuration"
@@ -140,7 +143,7 @@ def write_repositories(
             if listed_under is not None and repo not in listed_under and source != "config":
                 status, reason = "missing", f"no longer listed by {source[4:]}"
             else:
-                status, reason = _status(config, repo, source, fork, archived)
+                status, reason = repository_status(config, repo, source, fork, archived)
             con.execute(
                 "UPDATE repositories SET status = ?, status_reason = ?, "
                 "updated_at = CASE WHEN status = ? THEN updated_at ELSE ? END WHERE repo = ?",

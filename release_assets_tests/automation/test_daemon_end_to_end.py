@@ -69,6 +69,7 @@ def daemon_env(tmp_path: Path, github_server: GitHubServer, receiver: Receiver) 
         RELEASE_ASSETS_REPORTS=str(tmp_path / "reports"),
         RELEASE_ASSETS_ALERT_WEBHOOK=receiver.url + "/hook",
         RELEASE_ASSETS_ALERT_INTERVAL_SECONDS="2",
+        RELEASE_ASSETS_RETRY_BACKOFF_SECONDS="0.01",
         DAGSTER_WEBSERVER_URL="http://127.0.0.1:3999",
         GITHUB_API_URL=github_server.url,
         GITHUB_TOKEN=TEST_TOKEN,

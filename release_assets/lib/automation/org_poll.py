@@ -4,7 +4,7 @@ The discovery sensor runs in the daemon, where the DuckDB file may be locked by 
 answer is computed from GitHub alone: the org listings' ETags, the keys each page listed and
 the last verdicts live in the sensor cursor. An unchanged org answers 304 (no rate limit) and the
 verdicts of its repositories are reused. The tracking rules are the `repositories` asset's own
-(`discovery._status`), so the sensor and the asset never disagree.
+(`discovery.repository_status`), so the sensor and the asset never disagree.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from release_assets.lib.config import Config
-from release_assets.lib.discovery import _status, fetch_repositories
+from release_assets.lib.discovery import fetch_repositories, repository_status
 from release_assets.lib.github_client import GitHubClient, Validator
 
 
@@ -68,7 +68,7 @@ def poll_orgs(
     fresh: dict[str, tuple[str, str | None]] = {}
     for raw in found.fresh:
         key = str(raw.get("_key") or raw["full_name"])
-        verdict = _status(config, key, raw["_source"], bool(raw.get("fork")), bool(raw.get("archived")))
+        verdict = repository_status(config, key, raw["_source"], bool(raw.get("fork")), bool(raw.get("archived")))
         if key not in fresh or verdict[0] == "active":  # listed twice: tracked wins
             fresh[key] = verdict
     listed: set[str] = set().union(*found.listed.values()) if found.listed else set()
