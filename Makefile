@@ -10,9 +10,11 @@ DEMO_DB := $(CURDIR)/data/demo/release_assets.duckdb
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
-	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>/dev/null
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
-	@$(PY) -c "import release_assets, dagster, github, duckdb, sigstore" 
+	@echo "Installing into $(VENV) (log: $(VENV)/install.log) …"
+	@$(PY) -m pip install --disable-pip-version-check --upgrade pip > $(VENV)/install.log 2>&1
+	@$(PY) -m pip install --disable-pip-version-check -e '.[test]' >> $(VENV)/install.log 2>&1 \
+		|| (tail -30 $(VENV)/install.log; exit 1)
+	@$(PY) -c "import release_assets, dagster, github, duckdb, sigstore"
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -58,7 +58,10 @@ def _refresh(config_path: Path | None, only: list[str], *, fail_on_checks: bool)
     for repo, why in failed:
         print(f"  failed: {repo}: {why}")
     if summary.failed_checks:
-        print(f"Checks failed ({len(summary.failed_checks)}): " + ", ".join(summary.failed_checks))
+        print(
+            f"Asset checks that failed ({len(summary.failed_checks)}; details in the UI and the "
+            "dashboard): " + ", ".join(summary.failed_checks)
+        )
     print(f"DuckDB: {db_path}")
     reports = Path(os.environ.get("RELEASE_ASSETS_REPORTS") or Path(db_path).parent / "reports")
     if (reports / "release-dashboard.json").exists():
