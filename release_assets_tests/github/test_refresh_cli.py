@@ -94,3 +94,31 @@ def test_failing_repository_is_listed_not_fatal(
     out = capsys.readouterr().out
     assert "Repositories: 49 ok, 1 failed" in out
     assert "failed: acme/tool-05" in out and "HTTP 500" in out
+
+
+def test_token_never_stored_logged_or_sent_elsewhere(
+    project_env: Path, world: World, github_server: GitHubServer, config: Path, db_path: Path,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from release_assets_tests.conftest import TEST_TOKEN
+
+    populate(world)
+    github_server.inject(r"/repos/acme/tool-05/releases", status=500, times=50)  # an error path too
+    assert main(["refresh", "--config", str(config)]) == 0
+    out, err = capfd.readouterr()
+    assert TEST_TOKEN not in out + err
+    secret = TEST_TOKEN.encode()
+    stored = [db_path, *(p for p in project_env.rglob("*") if p.is_file())]
+    assert [p for p in stored if secret in p.read_bytes()] == []
+    with duckdb.connect(str(db_path), read_only=True) as con:  # strings may be compressed on disk
+        text_columns = con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE data_type = 'VARCHAR'"
+        ).fetchall()
+        for table, column in text_columns:
+            hits = con.execute(
+                f'SELECT count(*) FROM "{table}" WHERE contains("{column}", ?)', [TEST_TOKEN]
+            ).fetchall()
+            assert hits == [(0,)], f"{table}.{column}"
+    # every request carried the token, and every one went to the API host (the only host here)
+    assert all(r.authorized for r in github_server.request_log)
