@@ -17,6 +17,8 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +40,10 @@ from _harness import (  # noqa: E402
 TARGET_SECONDS = 600
 
 
-def _graph_without_verification() -> Any:
+def _graph_without_verification(load: Callable[[], Any]) -> Any:
     """The code location's graph minus `release_verification` (and the sensors and schedule,
     which a refresh does not run): to time ingestion and analytics apart from verification."""
     import dagster as dg
-
-    from release_assets.definitions import defs as load
 
     full = load()
     assets = [a for a in full.assets or []
@@ -74,7 +74,9 @@ def cli_refresh(*, url: str, work: str, log: str, without_verification: bool = F
     if without_verification:
         import release_assets.definitions
 
-        release_assets.definitions.defs = _graph_without_verification  # what the CLI loads
+        full_graph = release_assets.definitions.defs
+        # what the CLI loads
+        release_assets.definitions.defs = partial(_graph_without_verification, full_graph)
     with open(log, "a") as out, contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         code = cli.main(["refresh", "--config", str(config)])
     return {"outcome": "ok" if code == 0 else f"exit {code}", "exit": code}
