@@ -9,6 +9,8 @@ live in PostgreSQL and nowhere else.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import duckdb
@@ -16,7 +18,7 @@ import pytest
 
 from release_assets.demo.snapshot import DEMO_REPOSITORIES
 from release_assets_tests.deployment import postgres
-from release_assets_tests.deployment.conftest import RANGE_END, RANGE_START, Deployment
+from release_assets_tests.deployment.conftest import INFRA, RANGE_END, RANGE_START, Deployment
 from release_assets_tests.deployment.processes import wait_until
 
 pytestmark = [pytest.mark.deployment, pytest.mark.timeout(300)]
@@ -73,12 +75,15 @@ def test_restart_of_every_process_keeps_history_and_automation_state(refreshed: 
     assert graphql.schedule_state(SCHEDULE)["scheduleState"]["status"] == "STOPPED"
     assert graphql.start_schedule(SCHEDULE) == "RUNNING"
     assert graphql.start_sensor(SENSOR) == "RUNNING"
-    ticks_before = wait_until(
-        f"a {SENSOR} tick from the daemon",
-        lambda: graphql.sensor_state(SENSOR)["sensorState"]["ticks"],
+    # A finished tick (not one still in progress) has stored the sensor's cursor.
+    state_before = wait_until(
+        f"a finished {SENSOR} tick from the daemon",
+        lambda: (state := graphql.sensor_state(SENSOR)["sensorState"])["typeSpecificData"]["lastCursor"]
+        and state,
         timeout=60, processes=refreshed.processes.processes,
     )
-    cursor_before = graphql.sensor_state(SENSOR)["sensorState"]["typeSpecificData"]["lastCursor"]
+    ticks_before = state_before["ticks"]
+    cursor_before = state_before["typeSpecificData"]["lastCursor"]
     runs_before = {run["runId"]: run["status"] for run in graphql.runs()}
     partitions_before = graphql.partition_keys("releases")
     assert len(runs_before) >= 3
@@ -113,3 +118,25 @@ def test_restart_of_every_process_keeps_history_and_automation_state(refreshed: 
     again = graphql.launch_run("discover_repositories")
     refreshed.run_to_end(again)
     assert restart_seconds < 90
+
+
+def test_online_backup_of_the_duckdb_file(refreshed: Deployment) -> None:
+    """infra/backup_duckdb.py, as the operator guide runs it, while the deployment is up."""
+    target = refreshed.tmp / "backups" / "release_assets-backup.duckdb"
+    done = subprocess.run(
+        [sys.executable, str(INFRA / "backup_duckdb.py"), str(refreshed.db_path), str(target), "--wait", "60"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "verified" in done.stdout
+    with duckdb.connect(str(refreshed.db_path), read_only=True) as live:
+        tables = [row[0] for row in live.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        expected = {t: live.execute(f'SELECT count(*) FROM "{t}"').fetchone() for t in tables}
+    with duckdb.connect(str(target), read_only=True) as copy:
+        copied = {t: copy.execute(f'SELECT count(*) FROM "{t}"').fetchone() for t in tables}
+    assert {"releases", "release_artifacts", "download_snapshots"} <= set(tables)
+    assert copied == expected
+    # A second run never overwrites a backup.
+    again = subprocess.run([sys.executable, str(INFRA / "backup_duckdb.py"), str(refreshed.db_path), str(target)],
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and "exists" in again.stderr
