@@ -9,6 +9,7 @@ times out, so a failure in CI says why.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -25,6 +26,15 @@ from typing import TypeVar
 
 BIN = Path(sys.executable).parent  # the venv's console scripts: dagster, dagster-webserver, ...
 T = TypeVar("T")
+# Every process started and not yet stopped: a test session that dies (Ctrl-C, an error in a
+# fixture) must not leave a webserver or daemon behind, so they are stopped at interpreter exit.
+_LIVE: list[ManagedProcess] = []
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    for process in list(_LIVE):
+        process.stop(grace=3.0)
 
 
 def free_port() -> int:
@@ -98,6 +108,7 @@ class ManagedProcess:
                 self.argv, env=dict(self.env), cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )
+        _LIVE.append(self)
         return self
 
     @property
@@ -122,6 +133,7 @@ class ManagedProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGKILL)
         self.popen = None
+        _LIVE[:] = [p for p in _LIVE if p is not self]
 
     def log_tail(self, chars: int = 3000) -> str:
         if self.log_path is None or not self.log_path.exists():
