@@ -25,6 +25,7 @@ import pandas as pd
 from release_assets.lib import storage
 from release_assets.lib.classify import classify
 from release_assets.lib.github_client import (
+    REST_RESULT_CEILING,
     GitHubClient,
     GitHubError,
     Page,
@@ -80,25 +81,32 @@ def fetch_releases(
     """Every page of a repository's release list; 304 pages are reused from storage."""
     pages: list[Page] = []
     result = FetchedReleases(repo=repo, pages=pages)
+    listed = 0
     try:
         for page in client.pages(
             client.releases_url(repo), validators, item_key=lambda r: str(r["id"])
         ):
             pages.append(page)
+            listed += len(page.validator.item_keys)
+            if listed >= REST_RESULT_CEILING and page.validator.next_url:
+                # The next page lies past GitHub's ceiling and would only answer 422: a
+                # request (and a rate-limit point) spent to learn what is already known.
+                result.truncated = True
+                break
     except RestCeilingReached:
-        # GitHub answers 422 past 1,000 results: report it, and complete through GraphQL
-        # when a completer is available.
+        # GitHub answers 422 past 1,000 results (reached here with another page size).
         result.truncated = True
-        if complete_beyond_ceiling is not None:
-            seen = {key for p in pages for key in p.validator.item_keys}
-            extra = complete_beyond_ceiling(client, repo, len(seen))
-            # A completer may overlap the REST pages (a release published between the two
-            # reads shifts positions): one row per release id, the REST copy first.
-            unique: dict[str, dict[str, Any]] = {}
-            for release in extra:
-                unique.setdefault(str(release["id"]), release)
-            result.extra_releases = [r for k, r in unique.items() if k not in seen]
-            result.completed_via = "graphql"
+    if result.truncated and complete_beyond_ceiling is not None:
+        # Completed through GraphQL when a completer is available; reported either way.
+        seen = {key for p in pages for key in p.validator.item_keys}
+        extra = complete_beyond_ceiling(client, repo, len(seen))
+        # A completer may overlap the REST pages (a release published between the two
+        # reads shifts positions): one row per release id, the REST copy first.
+        unique: dict[str, dict[str, Any]] = {}
+        for release in extra:
+            unique.setdefault(str(release["id"]), release)
+        result.extra_releases = [r for k, r in unique.items() if k not in seen]
+        result.completed_via = "graphql"
     return result
 
 

@@ -14,7 +14,7 @@ from release_assets.defs.resources import resource_defs
 from release_assets.demo.server import GitHubServer, World
 from release_assets.lib.github_client import GitHubClient
 from release_assets.lib.graphql_releases import complete_with_graphql
-from release_assets.lib.ingest import refresh_repositories
+from release_assets.lib.ingest import fetch_releases, refresh_repositories
 from release_assets_tests.generated_org import build_releases, generate_big_repo
 
 DAY1 = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
@@ -36,10 +36,10 @@ def test_1500_releases_complete_through_graphql(
     )
     assert (result.status, result.truncated, result.completed_via) == ("ok", True, "graphql")
     assert (result.releases, result.artifacts, result.snapshots) == (1500, 3000, 3000)
-    # 10 REST pages, the 422 that says "only the first 1000", 5 GraphQL pages read backwards
-    # from the oldest end: nothing of the first 1,000 is read twice.
-    assert github_server.stats.by_route == {"releases": 11, "graphql": 5}
-    assert result.requests == 16 and result.rate_limit_points == 10 + 1 + 5
+    # 10 REST pages (the 11th would only answer 422), 5 GraphQL pages read backwards from the
+    # oldest end: nothing of the first 1,000 is read twice, the floor of 15 requests exactly.
+    assert github_server.stats.by_route == {"releases": 10, "graphql": 5}
+    assert result.requests == 15 and result.rate_limit_points == 10 + 5
     stored = rows(db_path, "SELECT release_id, list_position, tag FROM releases ORDER BY list_position")
     assert [(r["id"], i, r["tag_name"]) for i, r in enumerate(expected)] == stored
     oldest = expected[-1]
@@ -67,6 +67,18 @@ def test_without_a_completer_the_truncation_is_reported(
     [result] = refresh_repositories(client, db_path, ["acme/huge"], observed_at=DAY1)
     assert (result.status, result.truncated, result.completed_via) == ("ok", True, "rest")
     assert result.releases == 1000
+
+
+def test_a_422_ceiling_answer_is_still_understood(
+    world: World, github_server: GitHubServer, client: GitHubClient
+) -> None:
+    generate_big_repo(world, "acme/big", releases=250, artifacts=1)
+    # A ceiling met before 1,000 releases (another page size, a lower limit): GitHub's 422.
+    github_server.inject(r"/releases\?page=3&per_page=100$", status=422, body={
+        "message": "Only the first 1000 results are available.", "status": "422"})
+    fetched = fetch_releases(client, "acme/big", {}, complete_beyond_ceiling=complete_with_graphql)
+    assert fetched.truncated and fetched.completed_via == "graphql"
+    assert len(fetched.release_ids()) == 250 and len(fetched.extra_releases) == 50
 
 
 def test_release_with_more_than_100_artifacts_pages_its_artifacts(
