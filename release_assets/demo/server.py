@@ -3,7 +3,7 @@
 Tests, benchmarks and the demo point PyGithub at it (`Github(base_url=server.url)`). It speaks the
 parts of GitHub's protocol this project depends on: JSON shapes, `Link` pagination, the REST
 1,000-result ceiling, ETag/304, per-token rate limits and their headers, GraphQL with cost, 302
-asset downloads, attestations, and injected faults. Standard library + graphql-core only.
+asset downloads, repository contents, attestations, and injected faults. Standard library + graphql-core only.
 """
 
 from __future__ import annotations
@@ -51,6 +51,11 @@ RATE_LIMIT_DOCS = (
     "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-rate-limits"
 )
 LIST_RELEASES_DOCS = "https://docs.github.com/rest/releases/releases#list-releases"
+CONTENTS_DOCS = "https://docs.github.com/rest/repos/contents#get-repository-content"
+MAX_INLINE_CONTENT = 1024 * 1024  # GitHub inlines base64 `content` up to 1 MB; above, "none"
+BULK_ATTESTATIONS_DOCS = (
+    "https://docs.github.com/rest/orgs/attestations#list-attestations-by-bulk-subject-digests")
+MAX_BULK_DIGESTS = 1024
 
 JSON = dict[str, Any]
 
@@ -100,6 +105,7 @@ def _user(login: str, number: int, kind: str = "User") -> JSON:
 class _Repo:
     data: JSON
     releases: list[JSON] = field(default_factory=list)  # GitHub list order: newest first
+    files: dict[str, bytes] = field(default_factory=dict)  # default branch: path -> bytes
     version: int = 0
     modified: float = field(default_factory=time.time)
 
@@ -445,6 +451,62 @@ class World:
         with self.lock:
             return list(self._attestations.get((full_name.lower(), digest), []))
 
+    # -- repository contents (the default branch) ------------------------------------------------
+    def set_file(self, full_name: str, path: str, content: str | bytes | None) -> None:
+        """A file at `path` on the default branch (text is stored as UTF-8); None deletes it."""
+        with self.lock:
+            repo = self._repo(full_name)
+            path = path.strip("/")
+            if content is None:
+                repo.files.pop(path, None)
+            else:
+                repo.files[path] = content.encode() if isinstance(content, str) else bytes(content)
+            repo.touch()
+
+    def render_contents(self, repo: _Repo, path: str) -> JSON | list[JSON] | None:
+        """`GET /repos/{o}/{r}/contents/{path}`: a file (with base64 content), a directory
+        listing, or None when nothing is there."""
+        path = path.strip("/")
+        if path in repo.files:
+            data = repo.files[path]
+            out = self._content_entry(repo, path, "file", data)
+            inline = len(data) <= MAX_INLINE_CONTENT
+            encoded = base64.b64encode(data).decode() if inline else ""
+            out["content"] = "".join(encoded[i:i + 60] + "\n" for i in range(0, len(encoded), 60))
+            out["encoding"] = "base64" if inline else "none"
+            return out
+        prefix = f"{path}/" if path else ""
+        children: dict[str, bytes | None] = {}  # name -> bytes, or None for a directory
+        for name, data in repo.files.items():
+            if name.startswith(prefix):
+                head, sep, _ = name[len(prefix):].partition("/")
+                children[head] = None if sep else data
+        if not children:
+            return None
+        return [self._content_entry(repo, prefix + name, "dir" if data is None else "file", data)
+                for name, data in sorted(children.items())]
+
+    @staticmethod
+    def _content_entry(repo: _Repo, path: str, kind: str, data: bytes | None) -> JSON:
+        full, branch = repo.full_name, str(repo.data["default_branch"])
+        if data is None:  # a tree: its sha stands for everything under it
+            under = sorted((p, v) for p, v in repo.files.items() if p.startswith(path + "/"))
+            sha = hashlib.sha1(repr(under).encode()).hexdigest()
+            git = f"{PLACEHOLDER}/repos/{full}/git/trees/{sha}"
+        else:
+            sha = hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()
+            git = f"{PLACEHOLDER}/repos/{full}/git/blobs/{sha}"
+        url = f"{PLACEHOLDER}/repos/{full}/contents/{quote(path)}?ref={quote(branch)}"
+        html = f"{PLACEHOLDER}/{full}/{'blob' if data is not None else 'tree'}/{branch}/{path}"
+        return {
+            "name": path.rsplit("/", 1)[-1], "path": path, "sha": sha,
+            "size": 0 if data is None else len(data), "url": url, "html_url": html,
+            "git_url": git,
+            "download_url": None if data is None else (
+                f"{PLACEHOLDER}/raw/{full}/{quote(branch)}/{quote(path)}"),
+            "type": kind, "_links": {"self": url, "git": git, "html": html},
+        }
+
 
 # ---------------------------------------------------------------------------------------------
 # GraphQL
@@ -690,13 +752,18 @@ _REPO_SUB = [
     ("release_assets", re.compile(r"^/releases/(?P<id>\d+)/assets$")),
     ("asset", re.compile(r"^/releases/assets/(?P<id>\d+)$")),
     ("attestations", re.compile(r"^/attestations/(?P<digest>[^/]+)$")),
+    ("contents", re.compile(r"^/contents(?P<path>(?:/.*)?)$")),
 ]
 _REPO_PATH = re.compile(r"^/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)(?P<sub>/.*)?$")
 _REPO_ID_PATH = re.compile(r"^/repositories/(?P<rid>\d+)(?P<sub>/.*)?$")
 _ORG_PATH = re.compile(r"^/(?:orgs/(?P<org>[^/]+)|organizations/(?P<oid>\d+))/repos$")
 _USER_PATH = re.compile(r"^/users/(?P<user>[^/]+)/repos$")
 _OWNER_PATH = re.compile(r"^/(?:orgs|users)/(?P<org>[^/]+)$")
+_BULK_ATTESTATIONS_PATH = re.compile(
+    r"^/(?P<kind>orgs|users)/(?P<org>[^/]+)/attestations/bulk-list$")
 _DOWNLOAD_PATH = re.compile(r"^/download/(?P<owner>[^/]+)/(?P<name>[^/]+)/(?P<tag>.+)/(?P<file>[^/]+)$")
+# raw.githubusercontent.com's `/{owner}/{repo}/{ref}/{path}`, played under /raw on this host
+_RAW_PATH = re.compile(r"^/raw/(?P<owner>[^/]+)/(?P<name>[^/]+)/(?P<ref>[^/]+)/(?P<path>.+)$")
 
 
 def _route(path: str) -> tuple[str, dict[str, str]]:
@@ -712,8 +779,11 @@ def _route(path: str) -> tuple[str, dict[str, str]]:
     simple = {"/rate_limit": "rate_limit", "/user": "user", "/graphql": "graphql"}
     if path in simple:
         return simple[path], {}
+    if match := _RAW_PATH.match(path):
+        return "raw", {k: unquote(v) for k, v in match.groupdict().items()}
     for name, pattern in (("org_repos", _ORG_PATH), ("user_repos", _USER_PATH),
-                          ("org", _OWNER_PATH), ("download", _DOWNLOAD_PATH)):
+                          ("org", _OWNER_PATH), ("download", _DOWNLOAD_PATH),
+                          ("attestations_bulk", _BULK_ATTESTATIONS_PATH)):
         if match := pattern.match(path):
             return name, {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
     return "unknown", {}
@@ -821,7 +891,7 @@ class GitHubServer:
         return reply
 
     def _answer(self, request: _Request, route: str, params: dict[str, str], raw: str) -> _Reply:
-        api = route != "download"
+        api = route not in ("download", "raw")
         if api and self.token is not None and request.identity != _fingerprint(self.token):
             return _json_reply(401, {"message": "Bad credentials", "documentation_url": REST_DOCS,
                                      "status": "401"})
@@ -841,6 +911,9 @@ class GitHubServer:
             reply = self._graphql(request)
         elif self._exhausted(request.identity, "core"):
             reply = self._rate_limited(request)
+        elif route == "attestations_bulk":  # a POST: its answer depends on the body, never cached
+            with self.world.lock:
+                reply = self._attestations_bulk(request, params)
         else:
             reply = self._cached_dispatch(request, route, params)
         if fault is not None and fault.truncate and reply.body:
@@ -1116,6 +1189,64 @@ class GitHubServer:
             {"bundle": b, "repository_id": repo.data["id"], "bundle_url": None} for b in bundles
         ]}, repo)
 
+    def _get_contents(self, request: _Request, params: dict[str, str]) -> _Reply:
+        """`GET /repos/{o}/{r}/contents/{path}` on the default branch (`?ref=` may name it)."""
+        repo = self._repo_or_reply(request, params)
+        if isinstance(repo, _Reply):
+            return repo
+        if not repo.files:
+            return _json_reply(404, {"message": "This repository is empty.",
+                                     "documentation_url": CONTENTS_DOCS, "status": "404"})
+        ref = request.param("ref")
+        if ref and ref != repo.data["default_branch"]:
+            return _json_reply(404, {"message": f"No commit found for the ref {ref}",
+                                     "documentation_url": CONTENTS_DOCS, "status": "404"})
+        found = self.world.render_contents(repo, params.get("path", ""))
+        if found is None:
+            return self._not_found(CONTENTS_DOCS)
+        return self._ok(found, repo)
+
+    def _attestations_bulk(self, request: _Request, params: dict[str, str]) -> _Reply:
+        """`POST /orgs/{org}/attestations/bulk-list`: attestations of many digests, paged by cursor."""
+        world, docs = self.world, BULK_ATTESTATIONS_DOCS
+        if request.method != "POST":
+            return self._not_found(docs)
+        if params["org"].lower() not in world._orgs:
+            return self._not_found(docs)
+        try:
+            payload = json.loads(request.body or b"null")
+        except ValueError:
+            return _json_reply(400, {"message": "Problems parsing JSON", "documentation_url": docs,
+                                     "status": "400"})
+        digests = payload.get("subject_digests") if isinstance(payload, dict) else None
+        if not isinstance(digests, list) or not all(isinstance(d, str) for d in digests):
+            return _json_reply(422, {
+                "message": "Invalid request.\n\n\"subject_digests\" wasn't supplied.",
+                "documentation_url": docs, "status": "422"})
+        if len(digests) > MAX_BULK_DIGESTS:
+            return _json_reply(422, {
+                "message": f"Invalid request.\n\nNo more than {MAX_BULK_DIGESTS} items may be "
+                           "provided for subject_digests.",
+                "documentation_url": docs, "status": "422"})
+        visible = [r for r in world._owned(params["org"])
+                   if not (r.data["private"] and request.identity == "anonymous")]
+        found = [(digest, {"bundle": bundle, "repository_id": repo.data["id"], "bundle_url": None})
+                 for digest in dict.fromkeys(digests) for repo in visible
+                 for bundle in world._attestations.get((repo.full_name.lower(), digest), [])]
+        per_page = min(100, max(1, _int(request.param("per_page"), 30)))
+        start = _int(_uncursor(request.param("after")), 0)
+        page = found[start:start + per_page]
+        listed: dict[str, list[JSON] | None] = {}
+        if start == 0:  # digests with nothing attested are named once, on the first page
+            listed = {d: None for d in dict.fromkeys(digests)}
+        for digest, attestation in page:
+            listed[digest] = [*(listed.get(digest) or []), attestation]
+        end = start + len(page)
+        info = {"has_next": end < len(found), "has_previous": start > 0,
+                "next": _cursor(end) if end < len(found) else "",
+                "previous": _cursor(max(0, start - per_page)) if start > 0 else ""}
+        return _json_reply(200, {"attestations_subject_digests": listed, "page_info": info})
+
     def _listing(self, request: _Request, owner: str, kind: str) -> _Reply:
         world = self.world
         if owner.lower() not in world._orgs:
@@ -1177,6 +1308,16 @@ class GitHubServer:
         if content is None:
             return _Reply(404, b"Not Found", {"Content-Type": "text/plain"}, resource=None)
         return _Reply(200, content, {"Content-Type": "application/octet-stream"}, resource=None)
+
+    def _get_raw(self, request: _Request, params: dict[str, str]) -> _Reply:
+        """A repository file's `download_url` (raw.githubusercontent.com): bytes, no rate limit."""
+        repo = self.world._find_repo(f"{params['owner']}/{params['name']}")
+        content = None
+        if repo is not None and params["ref"] == repo.data["default_branch"]:
+            content = repo.files.get(params["path"])
+        if content is None:
+            return _Reply(404, b"404: Not Found", {"Content-Type": "text/plain"}, resource=None)
+        return _Reply(200, content, {"Content-Type": "text/plain; charset=utf-8"}, resource=None)
 
     # -- GraphQL ---------------------------------------------------------------------------------
     def _graphql(self, request: _Request) -> _Reply:
@@ -1349,6 +1490,19 @@ def _latest(releases: list[JSON]) -> JSON | None:
     candidates = [r for r in releases if not r["draft"] and not r["prerelease"]]
     # max() keeps the first of equal keys: ties go to the newer list position
     return max(candidates, key=lambda r: str(r["created_at"]), default=None)
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _uncursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode().removeprefix("offset:")
+    except ValueError:
+        return None
 
 
 def _json_reply(status: int, payload: Any, *, points: int | None = None) -> _Reply:

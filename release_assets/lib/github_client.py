@@ -232,6 +232,16 @@ class GitHubClient:
             headers["If-None-Match"] = validator.etag
         return self._request("GET", url, headers=headers)
 
+    def post(self, url: str, body: dict[str, Any]) -> Response:
+        """POST JSON to an API path (reads such as bulk listings; no ETags on POST)."""
+        if not url.startswith("http"):
+            url = self.api_url + url
+        if not self._is_api_url(url):
+            raise GitHubError(f"refusing to send API credentials to {urlsplit(url).netloc}", url=url)
+        return self._request(
+            "POST", url, headers={"Accept": "application/vnd.github+json"}, body=body
+        )
+
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         url = self.api_url + "/graphql"
         if self.api_url.endswith("/api/v3"):  # GitHub Enterprise Server

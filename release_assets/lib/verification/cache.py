@@ -60,6 +60,11 @@ class VerificationCache:
                 self.hits += 1
             return entry
 
+    def peek(self, kind: str, subject: str, material: str, policy: str = "") -> CacheEntry | None:
+        """Like `get`, without counting a hit or miss (for planning, not verifying)."""
+        with self._lock:
+            return self._entries.get(cache_key(kind, subject, material, policy))
+
     def put(
         self,
         kind: str,

@@ -19,7 +19,7 @@ from release_assets.lib import storage
 from release_assets.lib.config import VerificationConfig
 from release_assets.lib.github_client import GitHubClient
 
-from . import store
+from . import signatures, store
 from .cache import VerificationCache, material_key, policy_key
 from .context import ReleaseInput, StoredArtifact, VerifyContext
 from .fetch import Fetcher
@@ -123,7 +123,7 @@ def verify_repositories(
     run = VerificationRun(list(repos))
     with storage.connect(db_path) as con:
         store.ensure_schema(con)
-        inputs, private = _read_inputs(con, run.repos)
+        inputs, repo_rows = _read_inputs(con, run.repos)
         subjects, materials = _cache_keys(inputs)
         cache = VerificationCache(store.load_cache(con, subjects, materials), now=now)
     fetcher = Fetcher(client)
@@ -133,16 +133,19 @@ def verify_repositories(
             policy = signer_policy_for(repo, settings)
         except ValueError as exc:
             return repo, [], f"signer policy: {exc}"
+        repo_id, private = repo_rows.get(repo, (None, False))
         ctx = VerifyContext(
             fetcher=fetcher,
             cache=cache,
             settings=settings,
             policy=policy,
-            policy_key=policy_key(policy, trust_root) + ("|private" if private.get(repo) else ""),
+            policy_key=policy_key(policy, trust_root) + ("|private" if private else ""),
             now=now,
             trust_root=trust_root,
-            private_repository=bool(private.get(repo)),
+            private_repository=private,
         )
+        if settings.attestations:
+            signatures.prefetch_attestations(repo, repo_id, inputs.get(repo, []), ctx)
         rows: list[StoredResult] = []
         for rel in inputs.get(repo, []):
             rows.extend(verify_release(rel, ctx))
@@ -178,8 +181,9 @@ def verify_repositories(
 
 def _read_inputs(
     con: duckdb.DuckDBPyConnection, repos: list[str]
-) -> tuple[dict[str, list[ReleaseInput]], dict[str, bool]]:
-    """Published, not deleted releases with their artifacts, newest first per repository."""
+) -> tuple[dict[str, list[ReleaseInput]], dict[str, tuple[int | None, bool]]]:
+    """Published, not deleted releases with their artifacts, newest first per repository;
+    and each repository's (GitHub id, private)."""
     releases = con.execute(
         "SELECT release_id, repo, tag, body FROM releases "
         "WHERE list_contains(?::VARCHAR[], repo) AND deleted_at IS NULL AND NOT draft "
@@ -192,13 +196,14 @@ def _read_inputs(
         "ORDER BY release_id, name",
         [repos],
     ).fetchall()
-    private = dict(
-        con.execute(
-            "SELECT repo, coalesce(private, false) FROM repositories "
+    repo_rows = {
+        str(repo): (None if repo_id is None else int(repo_id), bool(private))
+        for repo, repo_id, private in con.execute(
+            "SELECT repo, repo_id, coalesce(private, false) FROM repositories "
             "WHERE list_contains(?::VARCHAR[], repo)",
             [repos],
         ).fetchall()
-    )
+    }
     by_release: dict[int, list[StoredArtifact]] = {}
     for release_id, artifact_id, name, size, digest, url, kind in artifacts:
         ref = ArtifactRef(int(artifact_id), str(name), size, digest, url)
@@ -215,7 +220,7 @@ def _read_inputs(
                 tuple(by_release.get(int(release_id), [])),
             )
         )
-    return out, {str(k): bool(v) for k, v in private.items()}
+    return out, repo_rows
 
 
 def _cache_keys(inputs: dict[str, list[ReleaseInput]]) -> tuple[list[str], list[str]]:

@@ -281,12 +281,10 @@ def attestation_api_rows(
 ) -> None:
     """`GET /repos/{repo}/attestations/sha256:…` for each artifact GitHub gives a digest for."""
     for ref in refs:
-        digest = parse_digest(ref.digest)
-        if digest is None or digest.algorithm != "sha256":
+        digest = _attestable_digest(ref)
+        if digest is None:
             continue
-        if is_verification_metadata(ref.name) and not is_checksum_manifest(ref.name):
-            continue  # signatures of signatures are not attested
-        listed = _attestations(rel.release.repo, str(digest), ref, ctx)
+        listed = _attestations(rel.release.repo, digest, ref, ctx)
         if isinstance(listed, VerificationResult):
             out.add(listed)
             continue
@@ -327,6 +325,55 @@ def attestation_api_rows(
             )
 
 
+def _attestable_digest(ref: ArtifactRef) -> str | None:
+    """GitHub's sha256 of an artifact that could be attested; signatures of signatures are not."""
+    digest = parse_digest(ref.digest)
+    if digest is None or digest.algorithm != "sha256":
+        return None
+    if is_verification_metadata(ref.name) and not is_checksum_manifest(ref.name):
+        return None
+    return str(digest)
+
+
+def prefetch_attestations(
+    repo: str, repo_id: int | None, releases: list[ReleaseInput], ctx: VerifyContext
+) -> None:
+    """List the attestations of every due digest of `repo` in bulk, 100 digests a request.
+
+    Asking per digest costs a request per artifact (tens of thousands for a large org); the
+    bulk listing answers for the whole repository in a few. Results land in the cache, where
+    `attestation_api_rows` finds them; when the bulk listing is unavailable or fails, nothing is
+    cached and the per-digest lookups run as before. The listing is owner-wide, so it is used
+    only when the repository's GitHub id (from `repositories`) tells its attestations apart.
+    """
+    if repo_id is None:
+        return
+    where = f"github:{repo}"
+    due = []
+    for rel in releases:
+        for art in rel.artifacts:
+            digest = _attestable_digest(art.ref)
+            known = ctx.cache.peek("attestation_list", digest, where) if digest else None
+            if digest and (known is None or ctx.now - known.created_at >= ATTESTATION_RECHECK):
+                due.append(digest)
+    if not due:
+        return
+    try:
+        listed = ctx.fetcher.bulk_attestations(repo.split("/", 1)[0], list(dict.fromkeys(due)))
+    except GitHubError:
+        return  # per-digest lookups will try, and record what fails
+    for digest, attestations in (listed or {}).items():
+        # The owner-wide listing includes other repositories' attestations of the same bytes.
+        bundles = [a["bundle"] for a in attestations if a.get("repository_id") == repo_id]
+        ctx.cache.put(
+            "attestation_list",
+            digest,
+            where,
+            status="200" if bundles else "404",
+            evidence={"bundles": bundles, "http_status": 200 if bundles else 404, "bulk": True},
+        )
+
+
 def _attestations(
     repo: str, digest: str, ref: ArtifactRef, ctx: VerifyContext
 ) -> tuple[list[dict[str, Any]], bool, datetime] | VerificationResult:
@@ -334,7 +381,9 @@ def _attestations(
     where = f"github:{repo}"
     known = ctx.cache.get("attestation_list", digest, where)
     if known is not None and ctx.now - known.created_at < ATTESTATION_RECHECK:
-        return list(known.evidence.get("bundles", [])), True, known.created_at
+        # An entry stamped `now` was listed in bulk by this very run, not recalled.
+        recalled = known.created_at < ctx.now
+        return list(known.evidence.get("bundles", [])), recalled, known.created_at
     try:
         status, bundles, etag = ctx.fetcher.attestations(
             repo, digest, etag=known.etag if known else None
