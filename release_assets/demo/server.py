@@ -1234,7 +1234,11 @@ class GitHubServer:
                  for digest in dict.fromkeys(digests) for repo in visible
                  for bundle in world._attestations.get((repo.full_name.lower(), digest), [])]
         per_page = min(100, max(1, _int(request.param("per_page"), 30)))
-        start = _int(_uncursor(request.param("after")), 0)
+        try:
+            start = _cursor_index(request.param("after") or _cursor(0))
+        except GraphQLError:
+            return _json_reply(422, {"message": "Invalid request.\n\n\"after\" is not a valid cursor.",
+                                     "documentation_url": docs, "status": "422"})
         page = found[start:start + per_page]
         listed: dict[str, list[JSON] | None] = {}
         if start == 0:  # digests with nothing attested are named once, on the first page
@@ -1490,19 +1494,6 @@ def _latest(releases: list[JSON]) -> JSON | None:
     candidates = [r for r in releases if not r["draft"] and not r["prerelease"]]
     # max() keeps the first of equal keys: ties go to the newer list position
     return max(candidates, key=lambda r: str(r["created_at"]), default=None)
-
-
-def _cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
-
-
-def _uncursor(cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode().removeprefix("offset:")
-    except ValueError:
-        return None
 
 
 def _json_reply(status: int, payload: Any, *, points: int | None = None) -> _Reply:

@@ -204,17 +204,19 @@ class GitHubClient:
                 timeout=int(self.timeout),
                 retry=None,  # retries are ours: they must be counted and capped
                 seconds_between_requests=None,
+                seconds_between_writes=None,  # paced by `_pace`, which knows a POST that reads
             )
             self._local.github = gh
         return gh
 
-    def _pace(self) -> None:
+    def _pace(self, weight: int = 1) -> None:
+        """Space requests by their secondary-limit points: 1 for GET and GraphQL, 5 for REST POST."""
         if self._min_interval <= 0:
             return
         with self._pace_lock:
             now = time.monotonic()
             wait = self._next_slot - now
-            self._next_slot = max(now, self._next_slot) + self._min_interval
+            self._next_slot = max(now, self._next_slot) + self._min_interval * weight
         if wait > 0:
             self._sleep(wait)
 
@@ -259,9 +261,10 @@ class GitHubClient:
         self, verb: str, url: str, *, headers: dict[str, str], body: Any = None
     ) -> Response:
         requester = self._github().requester
+        weight = 5 if verb != "GET" and not url.endswith("/graphql") else 1
         attempt = 0
         while True:
-            self._pace()
+            self._pace(weight)
             try:
                 status, resp_headers, text = requester.requestJson(verb, url, None, headers, body)
             except (requests.ConnectionError, requests.Timeout) as exc:

@@ -107,3 +107,23 @@ def test_errors_and_stats_never_contain_the_token(
         fetch_releases(client, "acme/x", {})
     assert TEST_TOKEN not in str(error.value)
     assert TEST_TOKEN not in repr(client.stats) and TEST_TOKEN not in client.token_identity
+
+
+def test_requests_are_spaced_by_their_secondary_limit_points(
+    world: World, github_server: GitHubServer
+) -> None:
+    """GitHub counts 1 point per GET and 5 per POST against ~900 a minute: a POST that reads
+    (the bulk attestation listing) holds the next request back five times as long."""
+    world.add_org("acme")
+    waits: list[float] = []
+    client = GitHubClient(
+        github_server.url, TEST_TOKEN, min_seconds_between_requests=60.0, sleep=waits.append
+    )
+    client.get("/orgs/acme")
+    client.post("/orgs/acme/attestations/bulk-list", {"subject_digests": ["sha256:" + "0" * 64]})
+    client.get("/orgs/acme")
+    client.get("/orgs/acme")
+    # The injected sleep does not advance the clock, so the slots accumulate: after the first
+    # GET one interval, after the POST five more, after the next GET one more.
+    assert len(waits) == 3
+    assert [round(w / 60) for w in waits] == [1, 6, 7]
