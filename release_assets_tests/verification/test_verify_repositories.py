@@ -174,6 +174,8 @@ def test_rerun_downloads_and_verifies_nothing_again(
 ) -> None:
     worlds.signed_wheel(world)
     worlds.jq(world)
+    # jq's notes do not all mention their tags, so its CHANGELOG is looked for (none is there)
+    world.set_file("stedolan/jq", "README.md", "jq is a command-line JSON processor\n")
     worlds.reusable_attestation(world)
     repos = [RFC8785, "stedolan/jq", worlds.REUSABLE_REPO]
     settings = VerificationConfig(trusted_workflows=(worlds.REUSABLE,), max_download_bytes=0)
@@ -183,7 +185,9 @@ def test_rerun_downloads_and_verifies_nothing_again(
     assert first.files_downloaded == 6 and first.attestation_lookups == 8
     github_server.reset_stats()
     second = verify_repositories(db_path, client, settings, repos)
-    assert github_server.request_log == []  # no download, no attestation lookup, nothing
+    # no download, no attestation lookup: only jq's root listing, revalidated for free (304)
+    assert [(e.route, e.status) for e in github_server.request_log] == [("contents", 304)]
+    assert github_server.stats.rate_limit_points == 0
     assert second.bytes_downloaded == 0 and second.cache_written == 0
     assert rows(db_path) == before
     con = duckdb.connect(str(db_path), read_only=True)

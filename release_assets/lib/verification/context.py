@@ -40,6 +40,8 @@ class VerifyContext:
     now: datetime
     trust_root: str = "production"
     private_repository: bool = False
+    changelog: str | None = None  # the repository's CHANGELOG text, when needed and readable
+    changelog_note: str | None = None  # where it came from or why there is none; None: not asked
 
 
 @dataclass

@@ -89,11 +89,21 @@ def check_docs(
     return DocsReport(bool(notes), where is not None, where, bump, documented)
 
 
-def docs_result(report: DocsReport, release: ReleaseRef) -> VerificationResult:
-    """The release-level `docs` row (no artifact)."""
+def docs_result(
+    report: DocsReport, release: ReleaseRef, *, changelog: str | None = None
+) -> VerificationResult:
+    """The release-level `docs` row (no artifact).
+
+    `changelog` is what became of the repository's CHANGELOG (the path read, "none found", an
+    error); None when it was not looked at (no release of the repository needed it).
+    """
+    evidence = report.evidence()
+    if changelog is not None:
+        evidence["changelog"] = changelog
     if report.passed:
         reason = f"notes present, tag mentioned in {report.tag_mentioned_in}"
-        return make_result(release, None, "docs", "passed", reason, evidence=report.evidence())
-    return make_result(
-        release, None, "docs", "failed", "; ".join(report.missing()), evidence=report.evidence()
-    )
+        return make_result(release, None, "docs", "passed", reason, evidence=evidence)
+    reason = "; ".join(report.missing())
+    if changelog is not None:
+        reason += f" (CHANGELOG: {changelog})"
+    return make_result(release, None, "docs", "failed", reason, evidence=evidence)

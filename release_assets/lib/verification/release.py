@@ -51,8 +51,10 @@ def verify_release(rel: ReleaseInput, ctx: VerifyContext) -> list[StoredResult]:
         signatures.attestation_api_rows(rel, refs, ctx, out)
     _detached_signature_rows(refs, out)
     _sbom_rows(rel, ctx, out)
-    docs = check_docs(rel.body, tag=rel.release.tag, previous_tag=rel.previous_tag)
-    out.add(docs_result(docs, rel.release))
+    docs = check_docs(
+        rel.body, tag=rel.release.tag, changelog=ctx.changelog, previous_tag=rel.previous_tag
+    )
+    out.add(docs_result(docs, rel.release, changelog=ctx.changelog_note))
     return merge(out.rows)
 
 

@@ -21,6 +21,7 @@ from release_assets.lib.github_client import GitHubClient
 
 from . import signatures, store
 from .cache import VerificationCache, material_key, policy_key
+from .changelog import changelog_subject, repository_changelog
 from .context import ReleaseInput, StoredArtifact, VerifyContext
 from .fetch import Fetcher
 from .release import verify_release
@@ -133,6 +134,7 @@ def verify_repositories(
             policy = signer_policy_for(repo, settings)
         except ValueError as exc:
             return repo, [], f"signer policy: {exc}"
+        changelog = repository_changelog(repo, inputs.get(repo, []), client, cache)
         repo_id, private = repo_rows.get(repo, (None, False))
         ctx = VerifyContext(
             fetcher=fetcher,
@@ -143,6 +145,8 @@ def verify_repositories(
             now=now,
             trust_root=trust_root,
             private_repository=private,
+            changelog=changelog.text,
+            changelog_note=changelog.note,
         )
         if settings.attestations:
             signatures.prefetch_attestations(repo, repo_id, inputs.get(repo, []), ctx)
@@ -227,7 +231,8 @@ def _cache_keys(inputs: dict[str, list[ReleaseInput]]) -> tuple[list[str], list[
     """Every subject and material this run could look up, to load only the relevant entries."""
     subjects: set[str] = set()
     materials: set[str] = set()
-    for releases in inputs.values():
+    for repo, releases in inputs.items():
+        subjects.add(changelog_subject(repo))
         for rel in releases:
             for art in rel.artifacts:
                 materials.add(material_key(art.ref))

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS release_verification (
 );
 CREATE TABLE IF NOT EXISTS verification_cache (
     cache_key VARCHAR PRIMARY KEY,       -- sha256 over (kind, subject, material, policy)
-    kind VARCHAR NOT NULL,               -- signature | attestation | manifest | sbom | hash | attestation_list
+    kind VARCHAR NOT NULL,               -- signature | attestation | manifest | sbom | hash | attestation_list | changelog
     subject VARCHAR NOT NULL,            -- sha256:<hex> of the file judged, or github-artifact:<id>
     material VARCHAR NOT NULL,           -- digest of the bundle / manifest / SBOM (or its artifact id)
     policy VARCHAR NOT NULL,             -- signer policy + trust root fingerprint, '' when none
@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS verification_cache (
     reason VARCHAR,
     evidence JSON,
     subject_digest VARCHAR,
-    etag VARCHAR,                        -- attestation listings only: revalidated, not immutable
+    etag VARCHAR,                        -- attestation and contents listings only: revalidated
     created_at TIMESTAMPTZ NOT NULL
 );
 """
