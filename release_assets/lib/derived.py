@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
+from release_assets.lib import storage
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS release_cadence (
     repo VARCHAR PRIMARY KEY,
@@ -120,18 +122,4 @@ def replace_rows(
 ) -> int:
     """Delete `repos`' rows of `table` and insert `frame`, atomically."""
     ensure_schema(con)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"DELETE FROM {table} WHERE list_contains($repos, repo)", {"repos": list(repos)})
-        if not frame.empty:
-            con.register("derived_rows", frame)
-            try:
-                columns = ", ".join(frame.columns)
-                con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM derived_rows")
-            finally:
-                con.unregister("derived_rows")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    return len(frame)
+    return storage.replace_repository_rows(con, table, frame, repos)

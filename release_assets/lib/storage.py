@@ -165,6 +165,32 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str,
     return [(str(name), str(kind)) for name, kind in rows]
 
 
+def replace_repository_rows(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, repos: Sequence[str]
+) -> int:
+    """Delete `repos`' rows of `table` and insert `frame`, atomically (a rerun never duplicates).
+
+    Set-based: DuckDB scans the frame; row-by-row inserts cost milliseconds each.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM {table} WHERE list_contains($repos, repo)", {"repos": list(repos)})
+        if not frame.empty:
+            con.register("replacement_rows", frame)
+            try:
+                columns = ", ".join(f'"{c}"' for c in frame.columns)
+                con.execute(
+                    f"INSERT INTO {table} ({columns}) SELECT {columns} FROM replacement_rows"
+                )
+            finally:
+                con.unregister("replacement_rows")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return len(frame)
+
+
 def upsert_frame(
     con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, key: Sequence[str]
 ) -> int:

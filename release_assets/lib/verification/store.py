@@ -15,6 +15,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from release_assets.lib import storage
+
 from .results import VerificationResult
 
 SCHEMA = """
@@ -53,7 +55,7 @@ RESULT_COLUMNS = (
     "tag",
     "artifact_id",
     "artifact_name",
-    '"check"',
+    "check",
     "status",
     "reason",
     "evidence",
@@ -176,29 +178,10 @@ def replace_results(
     con: duckdb.DuckDBPyConnection, repos: Sequence[str], rows: Sequence[StoredResult]
 ) -> int:
     """Swap in the new rows for these repositories in one transaction (a rerun never duplicates)."""
-    frame = pd.DataFrame([_row(s) for s in rows], columns=[c.strip('"') for c in RESULT_COLUMNS])
+    frame = pd.DataFrame([_row(s) for s in rows], columns=RESULT_COLUMNS)
     frame["release_id"] = frame["release_id"].astype("Int64")
     frame["artifact_id"] = frame["artifact_id"].astype("Int64")
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(
-            "DELETE FROM release_verification WHERE list_contains(?::VARCHAR[], repo)",
-            [list(repos)],
-        )
-        if rows:
-            con.register("new_results", frame)
-            try:
-                columns = ", ".join(RESULT_COLUMNS)
-                con.execute(
-                    f"INSERT INTO release_verification ({columns}) SELECT {columns} FROM new_results"
-                )
-            finally:
-                con.unregister("new_results")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    return len(rows)
+    return storage.replace_repository_rows(con, "release_verification", frame, repos)
 
 
 def _row(stored: StoredResult) -> list[Any]:
