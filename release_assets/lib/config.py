@@ -48,6 +48,9 @@ class VerificationConfig:
     identities: dict[str, tuple[str, ...]] = field(default_factory=dict)  # repo -> prefixes
     issuer: str = "https://token.actions.githubusercontent.com"
     attestations: bool = True
+    # The newest N published releases of each repository are verified every run (0: all).
+    # Older ones keep the rows they had: a large org's history is a one-off opt-in.
+    recent_releases: int = 20
 
 
 @dataclass(frozen=True)

@@ -166,15 +166,28 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str,
 
 
 def replace_repository_rows(
-    con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, repos: Sequence[str]
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    repos: Sequence[str],
+    *,
+    keep_release_ids: Sequence[int] = (),
 ) -> int:
-    """Delete `repos`' rows of `table` and insert `frame`, atomically (a rerun never duplicates).
+    """Delete `repos`' rows of `table` (except those of `keep_release_ids`) and insert `frame`,
+    atomically: a rerun never duplicates.
 
     Set-based: DuckDB scans the frame; row-by-row inserts cost milliseconds each.
     """
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"DELETE FROM {table} WHERE list_contains($repos, repo)", {"repos": list(repos)})
+        if keep_release_ids:
+            con.execute(
+                f"DELETE FROM {table} WHERE list_contains($repos, repo) "
+                "AND NOT list_contains($keep::BIGINT[], release_id)",
+                {"repos": list(repos), "keep": list(keep_release_ids)},
+            )
+        else:
+            con.execute(f"DELETE FROM {table} WHERE list_contains($repos, repo)", {"repos": list(repos)})
         if not frame.empty:
             con.register("replacement_rows", frame)
             try:

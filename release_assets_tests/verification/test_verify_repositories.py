@@ -325,3 +325,30 @@ def test_intoto_jsonl_lines_are_verified_and_matched_to_artifacts(
     # line 2 is a bare envelope: reported as not verifiable offline, never as passed
     assert status == "passed" and reason.startswith("2 attestation(s), 1 naming artifacts")
     assert run.signed_but_unverified() == [] and run.attestation_lookups == 0
+
+
+def test_only_the_newest_releases_are_reverified_and_older_rows_are_kept(
+    world: World, github_server: GitHubServer, client: GitHubClient, db_path: Path
+) -> None:
+    repo = "acme/windowed"
+    world.add_repo(repo)
+    for n in range(1, 26):  # v1.0.1 oldest … v1.0.25 newest (GitHub lists newest first)
+        worlds.add_release(world, repo, f"v1.0.{n}", [], {})
+    everything = verify(client, db_path, [repo], VerificationConfig(recent_releases=0))
+    assert everything.releases == 25 and everything.older_releases_kept == 0
+    before = rows(db_path, "tag = 'v1.0.1'")
+    assert before, "the oldest release was verified when the window covered every release"
+
+    windowed = verify_repositories(db_path, client, VerificationConfig(recent_releases=20), [repo])
+    assert windowed.releases == 20 and windowed.older_releases_kept == 5
+    assert {r.result.tag for r in windowed.rows} == {f"v1.0.{n}" for n in range(6, 26)}
+    # the five oldest were not re-verified, and their earlier rows are still there
+    assert rows(db_path, "tag = 'v1.0.1'") == before
+    assert len({t for t, _, _ in rows(db_path)}) == 25
+
+    # a release deleted on GitHub loses its rows, even when it is outside the window
+    oldest = next(r for r in world.releases(repo) if r["tag_name"] == "v1.0.1")
+    world.delete_release(repo, oldest["id"])
+    verify(client, db_path, [repo], VerificationConfig(recent_releases=20))
+    assert rows(db_path, "tag = 'v1.0.1'") == {}
+    assert len({t for t, _, _ in rows(db_path)}) == 24

@@ -100,6 +100,8 @@ def _run_metadata(run: VerificationRun, stats: dict[str, int]) -> dict[str, obje
         "files_downloaded": run.files_downloaded,
         "files_hashed": run.files_hashed,
         "attestation_lookups": run.attestation_lookups,
+        "releases_verified": run.releases,
+        "older_releases_not_reverified": run.older_releases_kept,
         "cache_hits": run.cache_hits,
         "cache_entries_written": run.cache_written,
         "requests": stats["requests"],

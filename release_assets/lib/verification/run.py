@@ -66,6 +66,7 @@ class VerificationRun:
     files_downloaded: int = 0
     files_hashed: int = 0
     attestation_lookups: int = 0
+    older_releases_kept: int = 0  # beyond `recent_releases`: not re-verified, rows kept
     cache_hits: int = 0
     cache_misses: int = 0
     cache_written: int = 0
@@ -125,6 +126,7 @@ def verify_repositories(
     with storage.connect(db_path) as con:
         store.ensure_schema(con)
         inputs, repo_rows = _read_inputs(con, run.repos)
+        inputs, older = _newest(inputs, settings.recent_releases)
         subjects, materials = _cache_keys(inputs)
         cache = VerificationCache(store.load_cache(con, subjects, materials), now=now)
     fetcher = Fetcher(client)
@@ -165,10 +167,16 @@ def verify_repositories(
     verified = [r for r in run.repos if r not in run.errors]
     with storage.connect(db_path) as con:
         store.ensure_schema(con)
-        store.replace_results(con, verified, [r for r in run.rows if r.result.repo in verified])
+        store.replace_results(
+            con,
+            verified,
+            [r for r in run.rows if r.result.repo in verified],
+            keep_release_ids=[i for repo in verified for i in older.get(repo, [])],
+        )
         run.cache_written = store.write_cache(con, cache.new_entries())
     all_releases = [rel for repo in run.repos for rel in inputs.get(repo, [])]
     run.releases = len(all_releases)
+    run.older_releases_kept = sum(len(ids) for ids in older.values())
     run.artifacts = sum(len(rel.artifacts) for rel in all_releases)
     run.artifact_bytes = sum(a.ref.size or 0 for rel in all_releases for a in rel.artifacts)
     run.bytes_downloaded = fetcher.bytes_downloaded
@@ -225,6 +233,21 @@ def _read_inputs(
             )
         )
     return out, repo_rows
+
+
+def _newest(
+    inputs: dict[str, list[ReleaseInput]], count: int
+) -> tuple[dict[str, list[ReleaseInput]], dict[str, list[int]]]:
+    """The newest `count` releases of each repository (all when 0), and the ids of the rest."""
+    if count <= 0:
+        return inputs, {}
+    newest = {repo: releases[:count] for repo, releases in inputs.items()}
+    older = {
+        repo: [rel.release.release_id for rel in releases[count:]]
+        for repo, releases in inputs.items()
+        if len(releases) > count
+    }
+    return newest, older
 
 
 def _cache_keys(inputs: dict[str, list[ReleaseInput]]) -> tuple[list[str], list[str]]:

@@ -175,13 +175,20 @@ def write_cache(con: duckdb.DuckDBPyConnection, entries: Iterable[CacheEntry]) -
 
 
 def replace_results(
-    con: duckdb.DuckDBPyConnection, repos: Sequence[str], rows: Sequence[StoredResult]
+    con: duckdb.DuckDBPyConnection,
+    repos: Sequence[str],
+    rows: Sequence[StoredResult],
+    *,
+    keep_release_ids: Sequence[int] = (),
 ) -> int:
-    """Swap in the new rows for these repositories in one transaction (a rerun never duplicates)."""
+    """Swap in the new rows for these repositories in one transaction (a rerun never duplicates);
+    rows of `keep_release_ids` (releases not verified this run) stay as they were."""
     frame = pd.DataFrame([_row(s) for s in rows], columns=RESULT_COLUMNS)
     frame["release_id"] = frame["release_id"].astype("Int64")
     frame["artifact_id"] = frame["artifact_id"].astype("Int64")
-    return storage.replace_repository_rows(con, "release_verification", frame, repos)
+    return storage.replace_repository_rows(
+        con, "release_verification", frame, repos, keep_release_ids=keep_release_ids
+    )
 
 
 def _row(stored: StoredResult) -> list[Any]:
