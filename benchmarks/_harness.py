@@ -187,6 +187,15 @@ class Measurement:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def downloads(self) -> int:
+        """Release files fetched from the download host: not API requests, no rate limit."""
+        return self.by_route.get("download", 0) + self.by_route.get("raw", 0)
+
+    @property
+    def api_requests(self) -> int:
+        return self.requests - self.downloads
+
+    @property
     def share_304(self) -> float:
         return self.not_modified / self.requests if self.requests else 0.0
 

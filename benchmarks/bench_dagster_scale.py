@@ -136,17 +136,19 @@ def main(argv: list[str] | None = None) -> int:
                 m = run_isolated(server, name, cli_refresh, url=server.url, work=work, log=log,
                                  without_verification=args.without_verification)
                 runs.append(m)
-                print(f"  {name}: {m.seconds:.1f} s, {m.requests:,} requests, "
+                print(f"  {name}: {m.seconds:.1f} s, {m.api_requests:,} API requests, "
+                      f"{m.downloads:,} downloads, "
                       f"{m.not_modified:,} × 304 — {' / '.join(summary_lines(log)) or m.outcome}")
                 print(f"    server requests by route: {m.by_route}")
         details = run_details(work)
         size = (Path(work) / "release_assets.duckdb").stat().st_size
     print()
     print(table(
-        ("run", "wall", "target", "requests", "× floor", "304s", "rate-limit points", "bytes",
-         "peak RSS (Δ over imports)", "outcome"),
-        [(m.name, f"{m.seconds:.1f} s", f"< {TARGET_SECONDS} s", f"{m.requests:,}",
-          f"{m.requests / floor:.2f}×", f"{m.not_modified:,}", f"{m.points:,}", mb(m.bytes),
+        ("run", "wall", "target", "API requests", "× floor", "304s", "rate-limit points",
+         "downloads", "bytes", "peak RSS (Δ over imports)", "outcome"),
+        [(m.name, f"{m.seconds:.1f} s", f"< {TARGET_SECONDS} s", f"{m.api_requests:,}",
+          f"{m.api_requests / floor:.2f}×", f"{m.not_modified:,}", f"{m.points:,}",
+          f"{m.downloads:,}", mb(m.bytes),
           f"{m.peak_rss_mb:,.0f} MB (+{m.peak_rss_mb - m.rss_before_mb:,.0f})", m.outcome)
          for m in runs],
     ))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import random
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from release_assets.demo.server import World, iso
@@ -48,6 +51,74 @@ def artifact_names(tool: str, version: str, count: int) -> list[str]:
     names = [p.format(t=tool, v=version) for p in ARTIFACT_CYCLE[:count]]
     names += [f"{tool}_{version}_extra_{i}.bin" for i in range(count - len(names))]
     return names
+
+
+def _path_digest(full_name: str, tag: str, name: str) -> str:
+    """A binary's digest: its bytes are never served (GitHub's digest stands for them)."""
+    return hashlib.sha256(f"{full_name}/{tag}/{name}".encode()).hexdigest()
+
+
+def _listed(name: str) -> bool:
+    """What goreleaser puts in checksums.txt: archives and packages, not metadata."""
+    return not name.endswith((".txt", ".sig", ".json", ".jsonl"))
+
+
+def artifact_content(full_name: str, tag: str, name: str, artifacts: int) -> bytes | None:
+    """The bytes of a generated metadata file (checksums, SBOM, provenance), None for others.
+
+    Derived on demand from (repository, tag, name), so a server over a 2,000-repository
+    organisation serves every release's files without holding them.
+    """
+    tool, version = full_name.partition("/")[2], tag.removeprefix("v")
+    names = artifact_names(tool, version, artifacts)
+    if name not in names:
+        return None
+    binaries = [(n, _path_digest(full_name, tag, n)) for n in names if _listed(n)]
+    if name == "checksums.txt":
+        return "".join(f"{hexdigest}  {n}\n" for n, hexdigest in binaries).encode()
+    if name.endswith(".spdx.json"):
+        return _dumps({
+            "spdxVersion": "SPDX-2.3", "dataLicense": "CC0-1.0", "SPDXID": "SPDXRef-DOCUMENT",
+            "name": f"{tool}-{version}",
+            "documentNamespace": f"https://example.com/spdx/{full_name}/{tag}",
+            "creationInfo": {"created": "2025-01-01T00:00:00Z", "creators": ["Tool: syft"]},
+            "documentDescribes": ["SPDXRef-Package-main"],
+            "packages": [
+                {"SPDXID": "SPDXRef-Package-main", "name": tool, "versionInfo": version,
+                 "downloadLocation": f"https://github.com/{full_name}"},
+                *({"SPDXID": f"SPDXRef-Package-dep-{i}", "name": f"dep-{i}",
+                   "versionInfo": f"1.{i}.0", "downloadLocation": "NOASSERTION"}
+                  for i in range(3)),
+            ],
+        })
+    if name.endswith(".cdx.json"):
+        return _dumps({
+            "bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
+            "metadata": {"component": {"type": "application", "name": tool, "version": version}},
+            "components": [{"type": "library", "name": f"dep-{i}", "version": f"1.{i}.0"}
+                           for i in range(3)],
+        })
+    if name.endswith(".intoto.jsonl"):
+        # slsa-github-generator's format: a bare DSSE envelope, one per line
+        statement = {
+            "_type": "https://in-toto.io/Statement/v0.1",
+            "predicateType": "https://slsa.dev/provenance/v0.2",
+            "subject": [{"name": n, "digest": {"sha256": d}} for n, d in binaries],
+            "predicate": {"builder": {"id": "https://github.com/slsa-framework/"
+                                            "slsa-github-generator/.github/workflows/"
+                                            "generator_generic_slsa3.yml@refs/tags/v2.0.0"}},
+        }
+        return _dumps({
+            "payloadType": "application/vnd.in-toto+json",
+            "payload": base64.b64encode(_dumps(statement)).decode(),
+            "signatures": [{"keyid": "", "sig": base64.b64encode(
+                hashlib.sha512(f"{full_name}/{tag}".encode()).digest()).decode()}],
+        }) + b"\n"
+    return None
+
+
+def _dumps(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, separators=(",", ":")).encode()
 
 
 def _weight(name: str) -> float:
@@ -107,7 +178,9 @@ def build_releases(
         base = rng.uniform(20, 400) * age_weeks ** 0.7
         assets = []
         for name in artifact_names(tool, version, artifacts):
-            digest = hashlib.sha256(f"{full_name}/{tag}/{name}".encode()).hexdigest()
+            content = artifact_content(full_name, tag, name, artifacts)
+            digest = (_path_digest(full_name, tag, name) if content is None
+                      else hashlib.sha256(content).hexdigest())
             assets.append({
                 "name": name, "size": _size(rng, name),
                 "digest": f"sha256:{digest}" if with_digests else None,
@@ -140,6 +213,8 @@ def generate_org(
             null_body_every=null_body_every, prerelease_every=prerelease_every,
             started=started, zero_major=index % 3 == 0,
         ))
+        world.set_artifact_source(full_name, partial(artifact_content, full_name,
+                                                     artifacts=artifacts))
         names.append(full_name)
     return names
 
@@ -153,8 +228,9 @@ def generate_big_repo(world: World, full_name: str, releases: int = 1500, *,
         world.add_repo(full_name)
     world.add_releases(full_name, build_releases(full_name, releases=releases,
                                                  artifacts=artifacts, seed=seed))
+    world.set_artifact_source(full_name, partial(artifact_content, full_name, artifacts=artifacts))
     return full_name
 
 
-__all__ = ["ARTIFACT_CYCLE", "artifact_names", "build_releases", "generate_big_repo",
+__all__ = ["ARTIFACT_CYCLE", "artifact_content", "artifact_names", "build_releases", "generate_big_repo",
            "generate_org", "repo_names"]

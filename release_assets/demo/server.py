@@ -106,6 +106,9 @@ class _Repo:
     data: JSON
     releases: list[JSON] = field(default_factory=list)  # GitHub list order: newest first
     files: dict[str, bytes] = field(default_factory=dict)  # default branch: path -> bytes
+    # (tag, artifact name) -> bytes, for artifacts not stored with add_file: generated orgs
+    # derive their files on demand instead of holding hundreds of thousands of them
+    artifact_source: Callable[[str, str], bytes | None] | None = None
     version: int = 0
     modified: float = field(default_factory=time.time)
 
@@ -438,9 +441,20 @@ class World:
         with self.lock:
             self._files[(full_name.lower(), tag, name)] = bytes(content)
 
+    def set_artifact_source(
+        self, full_name: str, source: Callable[[str, str], bytes | None]
+    ) -> None:
+        """Serve `source(tag, name)` for that repository's artifacts not added with add_file."""
+        with self.lock:
+            self._repo(full_name).artifact_source = source
+
     def file(self, full_name: str, tag: str, name: str) -> bytes | None:
         with self.lock:
-            return self._files.get((full_name.lower(), tag, name))
+            content = self._files.get((full_name.lower(), tag, name))
+            repo = self._find_repo(full_name) if content is None else None
+        if repo is not None and repo.artifact_source is not None:
+            return repo.artifact_source(tag, name)
+        return content
 
     def add_attestations(self, full_name: str, digest: str, bundles: list[JSON]) -> None:
         with self.lock:
@@ -1307,8 +1321,8 @@ class GitHubServer:
         return reply
 
     def _get_download(self, request: _Request, params: dict[str, str]) -> _Reply:
-        content = self.world._files.get(
-            (f"{params['owner']}/{params['name']}".lower(), params["tag"], params["file"]))
+        content = self.world.file(f"{params['owner']}/{params['name']}", params["tag"],
+                                  params["file"])
         if content is None:
             return _Reply(404, b"Not Found", {"Content-Type": "text/plain"}, resource=None)
         return _Reply(200, content, {"Content-Type": "application/octet-stream"}, resource=None)

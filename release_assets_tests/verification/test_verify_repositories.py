@@ -14,6 +14,7 @@ from release_assets.lib.github_client import GitHubClient
 from release_assets.lib.ingest import refresh_repositories
 from release_assets.lib.verification.run import VerificationRun, verify_repositories
 from release_assets_tests.conftest import TEST_TOKEN
+from release_assets_tests.generated_org import generate_org
 
 from . import worlds
 from .worlds import RFC8785, WHEEL, WHEEL_DIGEST, artifact, sha256
@@ -352,3 +353,22 @@ def test_only_the_newest_releases_are_reverified_and_older_rows_are_kept(
     verify(client, db_path, [repo], VerificationConfig(recent_releases=20))
     assert rows(db_path, "tag = 'v1.0.1'") == {}
     assert len({t for t, _, _ in rows(db_path)}) == 24
+
+
+def test_generated_organisation_serves_metadata_files_that_verify(
+    world: World, github_server: GitHubServer, client: GitHubClient, db_path: Path
+) -> None:
+    # benchmarks verify generated organisations: their checksums, SBOMs and provenance files
+    # must download and judge like a goreleaser project's, or a benchmark times 404s
+    keys = generate_org(world, "acme", repos=2, releases=3, artifacts=10)
+    run = verify(client, db_path, keys)
+    assert run.errors == {} and run.files_downloaded == 2 * 3 * 3
+    statuses = {(c, s) for (_, _, c), (s, _) in rows(db_path).items()}
+    assert ("checksum", "passed") in statuses and ("sbom", "passed") in statuses
+    assert not {s for c, s in statuses if c in ("checksum", "sbom", "attestation")} & {
+        "failed",
+        "error",
+    }
+    provenance = rows(db_path, "artifact_name LIKE '%.intoto.jsonl'")
+    assert {s for s, _ in provenance.values()} == {"not_applicable"}
+    assert all("bare DSSE envelope" in r for _, r in provenance.values())
