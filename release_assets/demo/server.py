@@ -136,6 +136,7 @@ class World:
         self._artifacts: dict[int, tuple[_Repo, JSON]] = {}
         self._files: dict[tuple[str, str, str], bytes] = {}
         self._attestations: dict[tuple[str, str], list[JSON]] = {}
+        self._attested_in: dict[str, list[str]] = {}  # digest -> repositories (lower-case names)
         self._next_id = 1_000_000
         self._clock = datetime(2015, 1, 1, tzinfo=UTC)
 
@@ -460,6 +461,9 @@ class World:
         with self.lock:
             self._repo(full_name)
             self._attestations.setdefault((full_name.lower(), digest), []).extend(bundles)
+            names = self._attested_in.setdefault(digest, [])
+            if full_name.lower() not in names:
+                names.append(full_name.lower())
 
     def attestations(self, full_name: str, digest: str) -> list[JSON]:
         with self.lock:
@@ -1242,11 +1246,13 @@ class GitHubServer:
                 "message": f"Invalid request.\n\nNo more than {MAX_BULK_DIGESTS} items may be "
                            "provided for subject_digests.",
                 "documentation_url": docs, "status": "422"})
-        visible = [r for r in world._owned(params["org"])
-                   if not (r.data["private"] and request.identity == "anonymous")]
-        found = [(digest, {"bundle": bundle, "repository_id": repo.data["id"], "bundle_url": None})
-                 for digest in dict.fromkeys(digests) for repo in visible
-                 for bundle in world._attestations.get((repo.full_name.lower(), digest), [])]
+        visible = {r.full_name.lower(): r for r in world._owned(params["org"])
+                   if not (r.data["private"] and request.identity == "anonymous")}
+        found = [(digest, {"bundle": bundle, "repository_id": visible[name].data["id"],
+                           "bundle_url": None})
+                 for digest in dict.fromkeys(digests)
+                 for name in world._attested_in.get(digest, []) if name in visible
+                 for bundle in world._attestations.get((name, digest), [])]
         per_page = min(100, max(1, _int(request.param("per_page"), 30)))
         try:
             start = _cursor_index(request.param("after") or _cursor(0))

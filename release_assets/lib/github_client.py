@@ -418,7 +418,7 @@ class GitHubClient:
             headers["Authorization"] = f"token {self._token}"
         session = getattr(self._local, "session", None)
         if session is None:
-            session = self._local.session = requests.Session()
+            session = self._local.session = _DownloadSession()
         with session.get(url, headers=headers, stream=True, timeout=self.timeout) as response:
             self._record(response.status_code, dict(response.headers), points=0)
             if response.status_code >= 400:
@@ -439,6 +439,43 @@ class GitHubClient:
                         f"GET {_path(url)}: larger than the {max_bytes}-byte cap", url=url
                     )
                 yield chunk
+
+
+class _DownloadSession(requests.Session):
+    """Reads proxy and CA settings from the environment once per host, not on every request
+    (requests re-reads the environment and looks for ~/.netrc each time: a fifth of a small
+    download). Never uses ~/.netrc: the only credential a download carries is the API token."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False
+        self._by_host: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def _environment(self, url: str) -> dict[str, Any]:
+        parts = urlsplit(url)
+        host = (parts.scheme, parts.netloc)
+        if host not in self._by_host:
+            with requests.Session() as probe:  # trust_env: reads HTTPS_PROXY, NO_PROXY, CA bundle
+                self._by_host[host] = probe.merge_environment_settings(url, {}, None, None, None)
+        return self._by_host[host]
+
+    def merge_environment_settings(  # type: ignore[override]
+        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        env = self._environment(url)
+        return super().merge_environment_settings(
+            url,
+            proxies or dict(env["proxies"]),
+            stream,
+            env["verify"] if verify is None else verify,
+            env["cert"] if cert is None else cert,
+        )
+
+    def rebuild_proxies(self, prepared_request: Any, proxies: Any) -> Any:
+        # A redirect to another host (GitHub's download CDN) gets that host's proxy settings.
+        return super().rebuild_proxies(
+            prepared_request, dict(self._environment(prepared_request.url)["proxies"])
+        )
 
 
 def _json_loads(text: str) -> Any:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
 import math
+import threading
 
 import pytest
 
@@ -97,6 +99,48 @@ def test_token_never_leaves_the_api_host(github_server: GitHubServer) -> None:
     client = GitHubClient(github_server.url, TEST_TOKEN)
     with pytest.raises(GitHubError, match="refusing to send API credentials"):
         client.get("http://example.invalid/repos/a/b")
+
+
+class _Proxy(http.server.BaseHTTPRequestHandler):
+    """A forward proxy that answers every request itself, remembering what it was asked."""
+
+    seen: list[tuple[str, str | None]] = []
+
+    def do_GET(self) -> None:
+        self.seen.append((self.path, self.headers.get("Authorization")))
+        body = b"via proxy"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_downloads_follow_the_proxy_settings_of_the_environment(
+    world: World, github_server: GitHubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.add_repo("acme/app")
+    world.add_file("acme/app", "v1", "notes.txt", b"direct")
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_port}")
+    try:
+        client = GitHubClient(github_server.url, TEST_TOKEN)
+        elsewhere = "http://files.example.test/acme/app/notes.txt"
+        assert b"".join(client.download(elsewhere, max_bytes=100)) == b"via proxy"
+        assert _Proxy.seen == [(elsewhere, None)]  # through the proxy, without the token
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        direct = f"{github_server.url}/download/acme/app/v1/notes.txt"
+        assert b"".join(GitHubClient(github_server.url, TEST_TOKEN).download(
+            direct, max_bytes=100)) == b"direct"
+        assert len(_Proxy.seen) == 1
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
 
 
 def test_errors_and_stats_never_contain_the_token(

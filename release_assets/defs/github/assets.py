@@ -8,6 +8,7 @@ from dagster_duckdb import DuckDBResource
 
 from release_assets.defs.metadata import markdown_table, table_metadata
 from release_assets.defs.partitions import repository_partitions, single_run
+from release_assets.defs.progress import RepositoryProgress
 from release_assets.defs.resources import GitHubResource, ReleaseAssetsConfig
 from release_assets.lib import storage
 from release_assets.lib.discovery import active_repositories, refresh_repository_list
@@ -84,14 +85,14 @@ def github_releases(
     repos = list(context.partition_keys)
     client = github.client()
 
-    def progress(result) -> None:
-        context.log.info(
-            f"{result.repo}: {result.status}"
-            + (f" ({result.error})" if result.error else f", {result.releases} releases")
-        )
+    progress = RepositoryProgress(context.log, len(repos))
+
+    def on_result(result) -> None:
+        failure = f"failed ({result.error})" if result.status == "failed" else None
+        progress(result.repo, failure, f"{result.status}, {result.releases} releases")
 
     results = refresh_repositories(
-        client, duckdb.database, repos, run_id=context.run_id, on_result=progress,
+        client, duckdb.database, repos, run_id=context.run_id, on_result=on_result,
         concurrency=github.concurrency, complete_beyond_ceiling=complete_with_graphql,
     )
     failed = [r for r in results if r.status == "failed"]

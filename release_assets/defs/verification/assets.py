@@ -7,6 +7,7 @@ from dagster_duckdb import DuckDBResource
 
 from release_assets.defs.metadata import markdown_table, table_metadata
 from release_assets.defs.partitions import repository_partitions, single_run
+from release_assets.defs.progress import RepositoryProgress
 from release_assets.defs.resources import GitHubResource, ReleaseAssetsConfig
 from release_assets.lib import storage
 from release_assets.lib.verification.run import VerificationRun, verify_repositories
@@ -51,10 +52,10 @@ def release_verification(
     client = github.client()
     settings = release_config.load().verification
 
-    def progress(repo: str, rows: list, error: str | None) -> None:
-        context.log.info(
-            f"{repo}: " + (f"not verified ({error})" if error else f"{len(rows)} rows")
-        )
+    progress = RepositoryProgress(context.log, len(repos))
+
+    def on_repo(repo: str, rows: list, error: str | None) -> None:
+        progress(repo, f"not verified ({error})" if error else None, f"{len(rows)} rows")
 
     run = verify_repositories(
         duckdb.database,
@@ -62,7 +63,7 @@ def release_verification(
         settings,
         repos,
         concurrency=github.concurrency,
-        on_repo=progress,
+        on_repo=on_repo,
     )
     stats = client.stats.snapshot()
     with storage.connect(duckdb.database, read_only=True) as con:

@@ -52,18 +52,18 @@ class VerificationCache:
         self.misses = 0
 
     def get(self, kind: str, subject: str, material: str, policy: str = "") -> CacheEntry | None:
+        entry = self._entries.get(cache_key(kind, subject, material, policy))
         with self._lock:
-            entry = self._entries.get(cache_key(kind, subject, material, policy))
             if entry is None:
                 self.misses += 1
             else:
                 self.hits += 1
-            return entry
+        return entry
 
     def peek(self, kind: str, subject: str, material: str, policy: str = "") -> CacheEntry | None:
         """Like `get`, without counting a hit or miss (for planning, not verifying)."""
-        with self._lock:
-            return self._entries.get(cache_key(kind, subject, material, policy))
+        # A dict lookup is atomic: reads need no lock, only the counters and writes do.
+        return self._entries.get(cache_key(kind, subject, material, policy))
 
     def put(
         self,

@@ -115,7 +115,9 @@ def load_cache(
     rows = con.execute(
         "SELECT cache_key, kind, subject, material, policy, status, reason, evidence, "
         "subject_digest, etag, created_at FROM verification_cache "
-        "WHERE list_contains(?::VARCHAR[], subject) OR list_contains(?::VARCHAR[], material)",
+        # IN (unnest) is a hash join; list_contains scans the list per row (quadratic).
+        "WHERE subject IN (SELECT unnest(?::VARCHAR[])) "
+        "OR material IN (SELECT unnest(?::VARCHAR[]))",
         [list(subjects), list(materials)],
     ).fetchall()
     return [
