@@ -7,9 +7,9 @@ refresh into an empty instance and DuckDB file, then the unchanged re-run. Print
 peak RSS, the server's request counts, and each Dagster run's and step's duration.
 
     .venv/bin/python benchmarks/bench_dagster_scale.py           # 50 × 50 × 10, the whole graph
+    .venv/bin/python benchmarks/bench_dagster_scale.py --full    # 2,000 × 50 × 10 (target: < 10 min)
     .venv/bin/python benchmarks/bench_dagster_scale.py --full --without-verification
-        # 2,000 × 50 × 10 (target: < 10 min); the whole graph at that size takes far longer,
-        # because release_verification downloads files and looks up attestations per artifact
+        # the same minus release_verification (its checksum, SBOM and provenance downloads)
 """
 
 from __future__ import annotations
