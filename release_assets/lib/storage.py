@@ -180,14 +180,15 @@ def replace_repository_rows(
     """
     con.execute("BEGIN TRANSACTION")
     try:
+        # IN (unnest) is a hash join: list_contains would scan the id list once per row.
+        repo_rows = f"DELETE FROM {table} WHERE repo IN (SELECT unnest($repos::VARCHAR[]))"
         if keep_release_ids:
             con.execute(
-                f"DELETE FROM {table} WHERE list_contains($repos, repo) "
-                "AND NOT list_contains($keep::BIGINT[], release_id)",
+                repo_rows + " AND release_id NOT IN (SELECT unnest($keep::BIGINT[]))",
                 {"repos": list(repos), "keep": list(keep_release_ids)},
             )
         else:
-            con.execute(f"DELETE FROM {table} WHERE list_contains($repos, repo)", {"repos": list(repos)})
+            con.execute(repo_rows, {"repos": list(repos)})
         if not frame.empty:
             con.register("replacement_rows", frame)
             try:

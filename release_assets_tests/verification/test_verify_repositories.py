@@ -200,7 +200,7 @@ def test_rerun_downloads_and_verifies_nothing_again(
         count = con.execute("SELECT count(*) FROM release_verification").fetchall()[0][0]
     finally:
         con.close()
-    assert cached is True and count == len(second.rows)
+    assert cached is True and count == second.rows_written
 
 
 def test_github_attestation_verifies_only_with_the_allow_listed_workflow(
@@ -340,9 +340,13 @@ def test_only_the_newest_releases_are_reverified_and_older_rows_are_kept(
     before = rows(db_path, "tag = 'v1.0.1'")
     assert before, "the oldest release was verified when the window covered every release"
 
-    windowed = verify_repositories(db_path, client, VerificationConfig(recent_releases=20), [repo])
+    verified: list = []
+    windowed = verify_repositories(
+        db_path, client, VerificationConfig(recent_releases=20), [repo],
+        on_repo=lambda _, rows, __: verified.extend(rows),
+    )
     assert windowed.releases == 20 and windowed.older_releases_kept == 5
-    assert {r.result.tag for r in windowed.rows} == {f"v1.0.{n}" for n in range(6, 26)}
+    assert {r.result.tag for r in verified} == {f"v1.0.{n}" for n in range(6, 26)}
     # the five oldest were not re-verified, and their earlier rows are still there
     assert rows(db_path, "tag = 'v1.0.1'") == before
     assert len({t for t, _, _ in rows(db_path)}) == 25
@@ -372,3 +376,41 @@ def test_generated_organisation_serves_metadata_files_that_verify(
     provenance = rows(db_path, "artifact_name LIKE '%.intoto.jsonl'")
     assert {s for s, _ in provenance.values()} == {"not_applicable"}
     assert all("bare DSSE envelope" in r for _, r in provenance.values())
+
+
+def test_rows_are_written_batch_by_batch_and_a_failed_repository_keeps_its_rows(
+    world: World, github_server: GitHubServer, client: GitHubClient, db_path: Path
+) -> None:
+    """A large organisation's rows never pile up in memory: every `write_every` repositories are
+    written as soon as they are verified. A repository that cannot be verified keeps its rows."""
+    keys = generate_org(world, "acme", repos=5, releases=2, artifacts=10)
+    refresh_repositories(client, db_path, keys)
+
+    def stored_repos() -> list[str]:
+        con = duckdb.connect(str(db_path), read_only=True)
+        try:
+            return [r for (r,) in con.execute(
+                "SELECT DISTINCT repo FROM release_verification ORDER BY repo").fetchall()]
+        except duckdb.CatalogException:  # the table is made by the first write
+            return []
+        finally:
+            con.close()
+
+    stored_when_done: list[list[str]] = []
+    first = verify_repositories(
+        db_path, client, VerificationConfig(), keys, write_every=2,
+        on_repo=lambda *_: stored_when_done.append(stored_repos()),
+    )
+    ordered = sorted(keys)
+    assert stored_when_done == [[], [], ordered[:2], ordered[:2], ordered[:4]]
+    assert stored_repos() == ordered
+    before = {repo: rows(db_path, f"repo = '{repo}'") for repo in keys}
+    assert first.rows_written == sum(len(r) for r in before.values())
+
+    broken = ordered[2]
+    second = verify_repositories(
+        db_path, client, VerificationConfig(identities={broken: ("  ",)}), keys, write_every=2
+    )
+    assert list(second.errors) == [broken] and "empty identity" in second.errors[broken]
+    assert {repo: rows(db_path, f"repo = '{repo}'") for repo in keys} == before
+    assert second.rows_written == first.rows_written - len(before[broken])

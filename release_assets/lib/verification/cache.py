@@ -95,6 +95,8 @@ class VerificationCache:
             self._entries[entry.key] = self._new[entry.key] = entry
         return entry
 
-    def new_entries(self) -> list[CacheEntry]:
+    def take_new_entries(self) -> list[CacheEntry]:
+        """The entries added since the last call (to be written), in the order they were made."""
         with self._lock:
-            return list(self._new.values())
+            new, self._new = list(self._new.values()), {}
+            return new

@@ -1,7 +1,8 @@
 """Verify the releases of many repositories: read stored rows, verify, write results and cache.
 
-DuckDB allows one writer process, so the connection is open only to read the inputs and,
-at the end, to write everything in one go; all GitHub traffic and sigstore work happens between.
+DuckDB allows one writer process, so the connection is open only to read the inputs and then
+to write each batch of repositories' rows (and the new cache entries) in one transaction; all
+GitHub traffic and sigstore work happens between.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ _SIGNATURE_SHAPED = (
 )
 
 
+# Repositories whose rows are written together: bounds memory (a large org's rows would be
+# gigabytes of Python objects) and keeps the writer's transactions few.
+WRITE_EVERY = 100
+
+
 def signer_policy_for(repo: str, settings: VerificationConfig) -> SignerPolicy:
     """The repository's own workflows, plus allow-listed reusable workflows and identities."""
     extras = (*settings.trusted_workflows, *settings.identities.get(repo, ()))
@@ -56,8 +62,10 @@ def signer_policy_for(repo: str, settings: VerificationConfig) -> SignerPolicy:
 
 @dataclass
 class VerificationRun:
+    """What a run did, in aggregate: its rows go to DuckDB as it goes, not into memory."""
+
     repos: list[str]
-    rows: list[StoredResult] = field(default_factory=list)
+    rows_written: int = 0
     errors: dict[str, str] = field(default_factory=dict)  # repository -> why it was not verified
     artifact_bytes: int = 0  # total size of every artifact in the verified releases
     artifacts: int = 0
@@ -72,36 +80,36 @@ class VerificationRun:
     cache_written: int = 0
     # (repo, tag) -> signature-shaped file names, for releases that ship any
     signature_files: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    _by_check: dict[str, Counter[str]] = field(default_factory=dict)
+    _failures: list[StoredResult] = field(default_factory=list)
+    _signature_passed: set[tuple[str, str]] = field(default_factory=set)
+
+    def add(self, rows: Sequence[StoredResult]) -> None:
+        self.rows_written += len(rows)
+        for row in rows:
+            r = row.result
+            self._by_check.setdefault(r.check, Counter())[r.status] += 1
+            if r.status == "failed" and r.check in SECURITY_CHECKS:
+                self._failures.append(row)
+            elif r.status == "passed" and r.check in SIGNATURE_CHECKS:
+                self._signature_passed.add((r.repo, r.tag))
 
     def counts_by_status(self) -> dict[str, int]:
-        return dict(Counter(r.result.status for r in self.rows))
+        return dict(sum(self._by_check.values(), Counter()))
 
     def counts_by_check(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
-        for row in self.rows:
-            by_status = out.setdefault(row.result.check, {})
-            by_status[row.result.status] = by_status.get(row.result.status, 0) + 1
-        return out
+        return {check: dict(statuses) for check, statuses in self._by_check.items()}
 
     def failures(self) -> list[StoredResult]:
         """Failed checksum, signature and attestation rows: what the blocking check reports."""
-        return [
-            r
-            for r in self.rows
-            if r.result.status == "failed" and r.result.check in SECURITY_CHECKS
-        ]
+        return list(self._failures)
 
     def signed_but_unverified(self) -> list[tuple[str, str, list[str]]]:
         """(repo, tag, signature-shaped files) for releases where none of them verifies."""
-        passed = {
-            (r.result.repo, r.result.tag)
-            for r in self.rows
-            if r.result.check in SIGNATURE_CHECKS and r.result.status == "passed"
-        }
         return [
             (repo, tag, files)
             for (repo, tag), files in sorted(self.signature_files.items())
-            if (repo, tag) not in passed
+            if (repo, tag) not in self._signature_passed
         ]
 
 
@@ -119,6 +127,7 @@ def verify_repositories(
     concurrency: int = 4,
     trust_root: str = "production",
     on_repo: Callable[[str, list[StoredResult], str | None], None] | None = None,
+    write_every: int = WRITE_EVERY,
 ) -> VerificationRun:
     """Verify every published release of `repos`; replaces their rows in `release_verification`."""
     now = datetime.now(UTC)
@@ -157,23 +166,36 @@ def verify_repositories(
             rows.extend(verify_release(rel, ctx))
         return repo, rows, None
 
+    batch: list[tuple[str, list[StoredResult]]] = []
+
+    def flush() -> None:
+        """Swap in a batch of repositories' rows, and the cache entries made so far."""
+        entries = cache.take_new_entries()
+        if not batch and not entries:
+            return
+        with storage.connect(db_path) as con:
+            store.ensure_schema(con)
+            store.replace_results(
+                con,
+                [repo for repo, _ in batch],
+                [row for _, rows in batch for row in rows],
+                keep_release_ids=[i for repo, _ in batch for i in older.get(repo, [])],
+            )
+            run.cache_written += store.write_cache(con, entries)
+        batch.clear()
+
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         for repo, rows, error in pool.map(verify_repo, run.repos):
             if error is not None:
                 run.errors[repo] = error
-            run.rows.extend(rows)
+            else:
+                run.add(rows)
+                batch.append((repo, rows))
             if on_repo is not None:
                 on_repo(repo, rows, error)
-    verified = [r for r in run.repos if r not in run.errors]
-    with storage.connect(db_path) as con:
-        store.ensure_schema(con)
-        store.replace_results(
-            con,
-            verified,
-            [r for r in run.rows if r.result.repo in verified],
-            keep_release_ids=[i for repo in verified for i in older.get(repo, [])],
-        )
-        run.cache_written = store.write_cache(con, cache.new_entries())
+            if len(batch) >= write_every:
+                flush()
+    flush()
     all_releases = [rel for repo in run.repos for rel in inputs.get(repo, [])]
     run.releases = len(all_releases)
     run.older_releases_kept = sum(len(ids) for ids in older.values())
