@@ -1,4 +1,5 @@
-"""Cadence, quality and download trends over 100,000 releases and 1,000,000 snapshots.
+"""Cadence, quality and download trends over 100,000 releases (`--full` in run_all: 1,000,000
+releases and 10,000,000 snapshots).
 
 Generates the ingestion tables directly in a temporary DuckDB file (SQL `range()`, no GitHub),
 then times each analytics step as the assets run it, and the original script's approach for
@@ -24,7 +25,8 @@ NAMES = ["tool_linux_amd64.tar.gz", "tool_darwin_arm64.zip", "tool_windows_amd64
          "tool.intoto.jsonl", "tool-1.0-1.x86_64.rpm", "README.md"]
 
 
-def generate(db: Path, releases: int, repos: int, artifacts: int, days: int) -> None:
+def generate(db: Path, releases: int, repos: int, artifacts: int, days: int,
+             snapshots: int = 1_000_000) -> None:
     names = "[" + ", ".join(f"'{n}'" for n in NAMES) + "]"
     with storage.connect(db) as con:
         con.execute(f"""
@@ -50,7 +52,7 @@ def generate(db: Path, releases: int, repos: int, artifacts: int, days: int) -> 
             FROM releases r, range({artifacts}) a(k)
         """)
         # `days` weekly observations of a sample of artifacts, counts growing
-        sample = max(1, 1_000_000 // days)
+        sample = max(1, snapshots // days)
         con.execute(f"""
             INSERT INTO download_snapshots
             SELECT a.artifact_id, a.release_id, a.repo, a.tag, a.name,
@@ -99,13 +101,15 @@ def main() -> None:
     parser.add_argument("--repos", type=int, default=1_000)
     parser.add_argument("--artifacts", type=int, default=8)
     parser.add_argument("--weeks", type=int, default=10)
+    parser.add_argument("--snapshots", type=int, default=1_000_000,
+                        help="download snapshots in all (weekly observations of a sample)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.duckdb"
         print(f"{args.releases:,} releases in {args.repos:,} repositories, "
               f"{args.artifacts} artifacts each, snapshots over {args.weeks} weeks")
         timed("generate (not analytics)", lambda: generate(
-            db, args.releases, args.repos, args.artifacts, args.weeks))
+            db, args.releases, args.repos, args.artifacts, args.weeks, args.snapshots))
         with storage.connect(db) as con:
             counts = con.execute("SELECT (SELECT count(*) FROM releases), "
                                  "(SELECT count(*) FROM release_artifacts), "
@@ -113,20 +117,24 @@ def main() -> None:
             print(f"  rows: {counts[0]:,} releases, {counts[1]:,} artifacts, "
                   f"{counts[2]:,} snapshots")
             repos = [r[0] for r in con.execute("SELECT DISTINCT repo FROM releases").fetchall()]
-            total = 0.0
-            for label, step in (
-                ("release_cadence (compute + store)", lambda: analytics.refresh_cadence(con, repos)),
-                ("release_quality seed (compute + store)", lambda: analytics.refresh_quality(
-                    con, repos, rubric="seed", threshold=60)),
-                ("release_quality default (compute + store)", lambda: analytics.refresh_quality(
-                    con, repos, rubric="default", threshold=60)),
-                ("download_trends (compute + store)", lambda: analytics.refresh_trends(con, repos)),
-                ("release_dashboard (json + md + html)", lambda: write_reports(
-                    con, Path(tmp) / "reports", threshold=60, repos=repos)),
+            times: dict[str, float] = {}
+            for key, label, step in (
+                ("cadence", "release_cadence (compute + store)",
+                 lambda: analytics.refresh_cadence(con, repos)),
+                ("seed", "release_quality seed (compute + store)",
+                 lambda: analytics.refresh_quality(con, repos, rubric="seed", threshold=60)),
+                ("quality", "release_quality default (compute + store)",
+                 lambda: analytics.refresh_quality(con, repos, rubric="default", threshold=60)),
+                ("trends", "download_trends (compute + store)",
+                 lambda: analytics.refresh_trends(con, repos)),
+                ("dashboard", "release_dashboard (json + md + html)",
+                 lambda: write_reports(con, Path(tmp) / "reports", threshold=60, repos=repos)),
             ):
-                _, elapsed = timed(label, step)
-                total += elapsed
-            print(f"  {'analytics total':<44} {total:8.2f} s")
+                _, times[key] = timed(label, step)
+            assets = times["cadence"] + times["quality"] + times["trends"]
+            print(f"  {'analytics (cadence + quality + trends)':<44} {assets:8.2f} s"
+                  f"   (target at 1,000,000 releases: < 10 s)")
+            print(f"  {'all of the above':<44} {sum(times.values()):8.2f} s")
         # For scale only: the original's five rules as a Python loop, without evidence, from
         # rows already in memory. Its real cost was the API: about n + 11 requests per
         # repository of n releases (110,000+ requests here, 20+ hours of one token's budget).

@@ -24,7 +24,8 @@ BENCHMARKS: dict[str, tuple[str, list[str] | None, list[str] | None]] = {
     "ingestion": ("bench_ingestion.py", [], ["--full"]),
     # The target: 2,000 × 50 × 10 through Dagster, the whole graph, in < 10 min.
     "dagster": ("bench_dagster_scale.py", [], ["--full"]),
-    "analytics": ("bench_analytics.py", [], ["--releases", "1000000", "--repos", "10000"]),
+    "analytics": ("bench_analytics.py", [], ["--releases", "1000000", "--repos", "10000",
+                                               "--snapshots", "10000000"]),
     "verification": ("bench_verification.py", [], []),
     "sensors": ("bench_sensors.py", ["--repos", "50", "200"], []),
 }

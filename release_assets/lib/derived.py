@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS release_cadence (
     as_of TIMESTAMPTZ NOT NULL
 );
 CREATE TABLE IF NOT EXISTS release_quality (
-    release_id BIGINT PRIMARY KEY,
+    release_id BIGINT NOT NULL,               -- unique: one row per release (see KEYLESS)
     repo VARCHAR NOT NULL,
     tag VARCHAR NOT NULL,
     rubric VARCHAR NOT NULL,
@@ -95,8 +95,8 @@ CREATE TABLE IF NOT EXISTS download_trends (
     latest_count BIGINT NOT NULL,             -- cumulative at the week's last observation
     artifacts INTEGER NOT NULL,
     snapshots INTEGER NOT NULL,
-    resets INTEGER NOT NULL,
-    PRIMARY KEY (repo, release_id, os, arch, package_type, week)
+    resets INTEGER NOT NULL                   -- unique per (repo, release_id, os, arch,
+                                              -- package_type, week): see KEYLESS
 );
 CREATE TABLE IF NOT EXISTS download_resets (
     repo VARCHAR NOT NULL,
@@ -113,13 +113,33 @@ CREATE TABLE IF NOT EXISTS download_resets (
 """
 
 
+# Rebuilt per repository by `replace_rows`, unique by construction (one query groups by the
+# key), so no primary key: DuckDB's index made deleting and re-inserting a million rows take 20 s
+# instead of half a second. Files made by earlier versions lose the key on first use.
+KEYLESS = ("release_quality", "download_trends")
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA)
+    for table in KEYLESS:
+        keyed = storage.scalar(
+            con,
+            "SELECT count(*) FROM duckdb_constraints() WHERE table_name = ? "
+            "AND constraint_type = 'PRIMARY KEY'",
+            [table],
+        )
+        if keyed:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(f"ALTER TABLE {table} RENAME TO {table}_keyed")
+            con.execute(SCHEMA)
+            con.execute(f"INSERT INTO {table} SELECT * FROM {table}_keyed")
+            con.execute(f"DROP TABLE {table}_keyed")
+            con.execute("COMMIT")
 
 
 def replace_rows(
-    con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, repos: Sequence[str]
+    con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | str, repos: Sequence[str]
 ) -> int:
-    """Delete `repos`' rows of `table` and insert `frame`, atomically."""
+    """Delete `repos`' rows of `table` and insert `frame` (or a DuckDB table's rows), atomically."""
     ensure_schema(con)
     return storage.replace_repository_rows(con, table, frame, repos)

@@ -168,7 +168,7 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str,
 def replace_repository_rows(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | str,
     repos: Sequence[str],
     *,
     keep_release_ids: Sequence[int] = (),
@@ -176,7 +176,8 @@ def replace_repository_rows(
     """Delete `repos`' rows of `table` (except those of `keep_release_ids`) and insert `frame`,
     atomically: a rerun never duplicates.
 
-    Set-based: DuckDB scans the frame; row-by-row inserts cost milliseconds each.
+    Set-based: DuckDB scans the frame; row-by-row inserts cost milliseconds each. `frame` may
+    also name a table already in DuckDB (with `table`'s columns), which is never copied out.
     """
     con.execute("BEGIN TRANSACTION")
     try:
@@ -189,7 +190,9 @@ def replace_repository_rows(
             )
         else:
             con.execute(repo_rows, {"repos": list(repos)})
-        if not frame.empty:
+        if isinstance(frame, str):
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {frame}")
+        elif not frame.empty:
             con.register("replacement_rows", frame)
             try:
                 columns = ", ".join(f'"{c}"' for c in frame.columns)
@@ -202,7 +205,7 @@ def replace_repository_rows(
     except Exception:
         con.execute("ROLLBACK")
         raise
-    return len(frame)
+    return scalar(con, f"SELECT count(*) FROM {frame}") if isinstance(frame, str) else len(frame)
 
 
 def upsert_frame(

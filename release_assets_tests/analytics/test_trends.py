@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from release_assets.demo.server import GitHubServer, World
-from release_assets.lib import gates, storage, trends
+from release_assets.lib import derived, gates, storage, trends
 from release_assets.lib.github_client import GitHubClient
 from release_assets.lib.ingest import refresh_repositories
 
@@ -72,3 +72,33 @@ def test_no_snapshots_no_trends(db_path: Path) -> None:
         weekly, resets = trends.compute_trends(con, ["acme/none"])
     assert weekly.empty and resets.empty
     assert gates.counts_never_decrease(resets).passed
+
+
+def test_a_file_from_before_the_keyless_tables_keeps_its_trends(tmp_path: Path) -> None:
+    """Earlier versions gave download_trends a primary key (slow to replace): the first use of
+    such a file drops the key and keeps every row, and replacing rows stays idempotent."""
+    db = tmp_path / "old.duckdb"
+    with storage.connect(db) as con:
+        con.execute("""
+            CREATE TABLE download_trends (
+                repo VARCHAR NOT NULL, release_id BIGINT NOT NULL, tag VARCHAR NOT NULL,
+                os VARCHAR NOT NULL, arch VARCHAR NOT NULL, package_type VARCHAR NOT NULL,
+                week DATE NOT NULL, iso_week VARCHAR NOT NULL, downloads_gained BIGINT NOT NULL,
+                baseline_downloads BIGINT NOT NULL, latest_count BIGINT NOT NULL,
+                artifacts INTEGER NOT NULL, snapshots INTEGER NOT NULL, resets INTEGER NOT NULL,
+                PRIMARY KEY (repo, release_id, os, arch, package_type, week))
+        """)
+        row = ("acme/tool", 1, "v1", "linux", "amd64", "tar.gz", date(2026, 1, 5), "2026-W02",
+               7, 3, 10, 1, 2, 0)
+        con.execute(f"INSERT INTO download_trends VALUES ({', '.join('?' * len(row))})", row)
+    with storage.connect(db) as con:
+        derived.ensure_schema(con)
+        assert con.execute("SELECT * FROM download_trends").fetchall() == [row]
+        keys = con.execute(
+            "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'download_trends' "
+            "AND constraint_type = 'PRIMARY KEY'").fetchall()
+        assert keys == [(0,)]
+        frame = pd.DataFrame([row], columns=trends.TREND_COLUMNS)
+        for _ in range(2):
+            derived.replace_rows(con, "download_trends", frame, ["acme/tool"])
+        assert con.execute("SELECT * FROM download_trends").fetchall() == [row]

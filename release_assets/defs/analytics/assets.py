@@ -62,7 +62,7 @@ def release_quality(
     repos = list(context.partition_keys)
     settings = release_config.load().quality
     with storage.connect(duckdb.database) as con:
-        _, summary = analytics.refresh_quality(
+        summary = analytics.refresh_quality(
             con, repos, rubric=settings.rubric, threshold=settings.threshold
         )
         unique = gates.duplicate_release_ids(con, repos)
@@ -99,7 +99,7 @@ def download_trends(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -
     """Downloads gained per ISO week for each release, operating system, architecture and package type, with counter resets flagged."""
     repos = list(context.partition_keys)
     with storage.connect(duckdb.database) as con:
-        _, resets = analytics.refresh_trends(con, repos)
+        resets = analytics.refresh_trends(con, repos)
         metadata = table_metadata(
             con, "download_trends", where=WHERE, params=[repos],
             order_by="week DESC, downloads_gained DESC",
