@@ -335,9 +335,3 @@ REPOSITORY_COLUMNS = [
     "releases_scored", "mean_score", "releases_below_threshold",
     "scorecard_signed_releases", "scorecard_releases_considered",
 ]
-
-
-def release_columns(rubric: Rubric) -> list[str]:
-    checks = [f"has_{c.name}" for c in rubric.checks] + [f"{c.name}_evidence" for c in rubric.checks]
-    return ["release_id", "repo", "tag", "rubric", "draft", "prerelease", "published_at",
-            "list_position", "asset_count", "body_length", *checks, "score", "missing"]
