@@ -16,7 +16,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _dagster_home() -> Path:
-    """`DAGSTER_HOME`, defaulting to ./.dagster_home with the project's instance settings."""
+    """`DAGSTER_HOME`, defaulting to ./.dagster_home with the project's instance settings (and
+    the environment Dagster reads them with)."""
     home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
@@ -24,7 +25,7 @@ def _dagster_home() -> Path:
     if not (home / "dagster.yaml").exists() and template.exists():
         shutil.copy(template, home / "dagster.yaml")
     # One "materialisation planned" event per asset for a run over many repositories, instead
-    # of one per asset and repository: 20,000 event-log writes before a 2,000-repository run
+    # of one per asset and repository: 14,000 event-log writes before a 2,000-repository run
     # starts. (Dagster then marks the partitions of a run that crashed as missing, not failed;
     # the refresh records each repository's failure in DuckDB and prints it either way.)
     os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")

@@ -22,33 +22,25 @@ def refresh_cadence(
 def refresh_quality(
     con: duckdb.DuckDBPyConnection, repos: Sequence[str], *, rubric: str, threshold: int
 ) -> pd.DataFrame:
-    """Score every release (stored in release_quality, computed and written inside DuckDB) and
+    """Score every release (computed and stored in release_quality without leaving DuckDB) and
     summarise each repository (returned, and stored in repository_quality)."""
-    chosen = quality.get_rubric(rubric)
     quality.define_scope(con, repos)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE scored_releases AS {quality.score_sql(chosen)}")
-    try:
-        derived.replace_rows(con, "release_quality", "scored_releases", repos)
-        scores = con.execute(
-            "SELECT release_id, repo, tag, rubric, draft, list_position, asset_count, score, "
-            "missing FROM scored_releases"
-        ).df()
-    finally:
-        con.execute("DROP TABLE IF EXISTS scored_releases")
+    derived.replace_rows(con, "release_quality", quality.score_sql(quality.get_rubric(rubric)), repos)
+    scores = con.execute(
+        "SELECT release_id, repo, tag, rubric, draft, list_position, asset_count, score, missing "
+        "FROM release_quality WHERE repo IN (SELECT unnest($repos::VARCHAR[]))",
+        {"repos": list(repos)},
+    ).df()
     summary = quality.repository_summary(scores, quality.scorecard_flags(con), threshold)
     derived.replace_rows(con, "repository_quality", summary, repos)
     return summary
 
 
 def refresh_trends(con: duckdb.DuckDBPyConnection, repos: Sequence[str]) -> pd.DataFrame:
-    """Weekly gains (computed and stored in download_trends inside DuckDB) and the flagged
-    counter resets (returned, and stored in download_resets)."""
+    """Weekly gains (computed and stored in download_trends without leaving DuckDB) and the
+    flagged counter resets (returned, and stored in download_resets)."""
     trends.define_steps(con, repos)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE weekly_gains AS {trends.WEEKLY}")
-    try:
-        derived.replace_rows(con, "download_trends", "weekly_gains", repos)
-    finally:
-        con.execute("DROP TABLE IF EXISTS weekly_gains")
+    derived.replace_rows(con, "download_trends", trends.WEEKLY, repos)
     resets = trends.counter_resets(con)
     derived.replace_rows(con, "download_resets", resets, repos)
     return resets

@@ -121,25 +121,27 @@ KEYLESS = ("release_quality", "download_trends")
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA)
-    for table in KEYLESS:
-        keyed = storage.scalar(
-            con,
-            "SELECT count(*) FROM duckdb_constraints() WHERE table_name = ? "
-            "AND constraint_type = 'PRIMARY KEY'",
-            [table],
-        )
-        if keyed:
-            con.execute("BEGIN TRANSACTION")
+    keyed = con.execute(
+        "SELECT DISTINCT table_name FROM duckdb_constraints() "
+        "WHERE constraint_type = 'PRIMARY KEY' AND list_contains(?, table_name)",
+        [list(KEYLESS)],
+    ).fetchall()
+    for (table,) in keyed:
+        con.execute("BEGIN TRANSACTION")
+        try:
             con.execute(f"ALTER TABLE {table} RENAME TO {table}_keyed")
             con.execute(SCHEMA)
             con.execute(f"INSERT INTO {table} SELECT * FROM {table}_keyed")
             con.execute(f"DROP TABLE {table}_keyed")
             con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
 
 
 def replace_rows(
-    con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | str, repos: Sequence[str]
+    con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame | str, repos: Sequence[str]
 ) -> int:
-    """Delete `repos`' rows of `table` and insert `frame` (or a DuckDB table's rows), atomically."""
+    """Delete `repos`' rows of `table` and insert `rows` (a frame or a SELECT), atomically."""
     ensure_schema(con)
-    return storage.replace_repository_rows(con, table, frame, repos)
+    return storage.replace_repository_rows(con, table, rows, repos)

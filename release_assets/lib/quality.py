@@ -158,8 +158,8 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _predicate(rule: Rule, column: str, lowered: str | None = None) -> str:
-    value = column if rule.case_sensitive else (lowered or f"lower({column})")
+def _predicate(rule: Rule, column: str) -> str:
+    value = column if rule.case_sensitive else f"lower({column})"
     pattern = rule.pattern if rule.case_sensitive else rule.pattern.lower()
     if rule.match == "suffix":
         return f"coalesce(ends_with({value}, {_literal(pattern)}), false)"
@@ -169,11 +169,11 @@ def _predicate(rule: Rule, column: str, lowered: str | None = None) -> str:
     return f"coalesce(regexp_matches({column}, {_literal(flags + rule.pattern)}), false)"
 
 
-def _first_rule(rules: Sequence[tuple[int, Rule]], column: str, lowered: str | None = None) -> str:
+def _first_rule(rules: Sequence[tuple[int, Rule]], column: str) -> str:
     """The index of the first matching rule, NULL when none matches."""
     if not rules:
         return "CAST(NULL AS INTEGER)"
-    whens = " ".join(f"WHEN {_predicate(rule, column, lowered)} THEN {i}" for i, rule in rules)
+    whens = " ".join(f"WHEN {_predicate(rule, column)} THEN {i}" for i, rule in rules)
     return f"CASE {whens} END"
 
 
@@ -193,7 +193,7 @@ def score_sql(rubric: Rubric) -> str:
         c = check.name
         on_body = [(i, r) for i, r in enumerate(check.rules) if r.target == "body"]
         on_name = [(i, r) for i, r in enumerate(check.rules) if r.target == "artifact"]
-        artifact_cols.append(f"{_first_rule(on_name, 'name', 'lname')} AS {c}_rule")
+        artifact_cols.append(f"{_first_rule(on_name, 'name')} AS {c}_rule")
         # the first rule any artifact meets, and (stable) the first name meeting it
         aggregates.append(
             f"min(struct_pack(r := {c}_rule, n := name)) FILTER (WHERE {c}_rule IS NOT NULL) "
@@ -215,8 +215,7 @@ def score_sql(rubric: Rubric) -> str:
     missing = f"concat_ws(', ', {', '.join(missing_terms)})" if missing_terms else "''"
     return f"""
         WITH a AS (
-            SELECT release_id, name, {', '.join(artifact_cols)}
-            FROM (SELECT release_id, name, lower(name) AS lname FROM scope_artifacts)
+            SELECT release_id, name, {', '.join(artifact_cols)} FROM scope_artifacts
         ), m AS (
             SELECT release_id, {', '.join(aggregates)} FROM a GROUP BY release_id
         ), b AS (

@@ -168,16 +168,16 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str,
 def replace_repository_rows(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    frame: pd.DataFrame | str,
+    rows: pd.DataFrame | str,
     repos: Sequence[str],
     *,
     keep_release_ids: Sequence[int] = (),
 ) -> int:
-    """Delete `repos`' rows of `table` (except those of `keep_release_ids`) and insert `frame`,
+    """Delete `repos`' rows of `table` (except those of `keep_release_ids`) and insert `rows`,
     atomically: a rerun never duplicates.
 
-    Set-based: DuckDB scans the frame; row-by-row inserts cost milliseconds each. `frame` may
-    also name a table already in DuckDB (with `table`'s columns), which is never copied out.
+    Set-based: `rows` is a frame DuckDB scans (row-by-row inserts cost milliseconds each), or a
+    SELECT naming `table`'s columns, whose result never leaves DuckDB.
     """
     con.execute("BEGIN TRANSACTION")
     try:
@@ -190,22 +190,24 @@ def replace_repository_rows(
             )
         else:
             con.execute(repo_rows, {"repos": list(repos)})
-        if isinstance(frame, str):
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {frame}")
-        elif not frame.empty:
-            con.register("replacement_rows", frame)
-            try:
-                columns = ", ".join(f'"{c}"' for c in frame.columns)
-                con.execute(
-                    f"INSERT INTO {table} ({columns}) SELECT {columns} FROM replacement_rows"
-                )
-            finally:
-                con.unregister("replacement_rows")
+        if isinstance(rows, str):
+            inserted = int(con.execute(f"INSERT INTO {table} BY NAME {rows}").fetchall()[0][0])
+        else:
+            inserted = len(rows)
+            if not rows.empty:
+                con.register("replacement_rows", rows)
+                try:
+                    columns = ", ".join(f'"{c}"' for c in rows.columns)
+                    con.execute(
+                        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM replacement_rows"
+                    )
+                finally:
+                    con.unregister("replacement_rows")
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
-    return scalar(con, f"SELECT count(*) FROM {frame}") if isinstance(frame, str) else len(frame)
+    return inserted
 
 
 def upsert_frame(

@@ -173,8 +173,7 @@ def verify_repositories(
         entries = cache.take_new_entries()
         if not batch and not entries:
             return
-        with storage.connect(db_path) as con:
-            store.ensure_schema(con)
+        with storage.connect(db_path) as con:  # the schema was ensured when reading the inputs
             store.replace_results(
                 con,
                 [repo for repo, _ in batch],
