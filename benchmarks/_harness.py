@@ -64,8 +64,8 @@ def request_floor(spec: OrgSpec) -> int:
 
 # -- the server process -------------------------------------------------------------------------
 def _serve(spec: OrgSpec, conn: Connection) -> None:
-    from release_assets.demo.server import GitHubServer, World
     from release_assets_tests.generated_org import generate_big_repo, generate_org, repo_names
+    from release_assets_tests.github_server import GitHubServer, World
 
     world = World()
     started = time.perf_counter()

@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         specs = [s for s in specs if s.repos in args.only or s.big_repos in args.only]
     print("# Ingestion benchmark")
     print(f"machine: {machine()}")
-    print("server: release_assets.demo.server.GitHubServer in its own process; every client "
+    print("server: release_assets_tests.github_server.GitHubServer in its own process; every client "
           "in a fresh process; counts are the server's")
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-ingestion-") as tmp:

@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from release_assets.demo.server import GitHubServer, World  # noqa: E402
 from release_assets.lib.automation.org_poll import poll_orgs  # noqa: E402
 from release_assets.lib.automation.release_poll import PollState, poll  # noqa: E402
 from release_assets.lib.config import Config  # noqa: E402
 from release_assets.lib.github_client import GitHubClient  # noqa: E402
 from release_assets_tests.generated_org import generate_org  # noqa: E402
+from release_assets_tests.github_server import GitHubServer, World  # noqa: E402
 
 TOKEN = "bench-token-not-a-secret"
 RELEASES = 20

@@ -89,12 +89,12 @@ def build_org(world, repos: int, binary_size: int) -> list[str]:
 
 
 def bench_org(repos: int = 16, binary_size: int = 9 * MIB) -> None:
-    from release_assets.demo.server import GitHubServer, World
     from release_assets.lib.config import Config, VerificationConfig
     from release_assets.lib.discovery import refresh_repository_list
     from release_assets.lib.github_client import GitHubClient
     from release_assets.lib.ingest import refresh_repositories
     from release_assets.lib.verification.run import verify_repositories
+    from release_assets_tests.github_server import GitHubServer, World
 
     world = World()
     keys = build_org(world, repos, binary_size)

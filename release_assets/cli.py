@@ -83,8 +83,8 @@ def _refresh(config_path: Path | None, only: list[str], *, fail_on_checks: bool)
 
 def _demo_environment(workdir: Path):
     """Start the demo replay server and point GitHub settings at it; returns the server."""
-    from release_assets.demo.server import GitHubServer
     from release_assets.demo.snapshot import demo_config_yaml, load_demo_world
+    from release_assets_tests.github_server import GitHubServer
 
     # A stable port keeps the demo's URLs (and so its stored ETags) the same from run to run.
     port = int(os.environ.get("RELEASE_ASSETS_DEMO_PORT", "47117"))

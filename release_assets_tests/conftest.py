@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from release_assets.demo.server import GitHubServer, World
 from release_assets.lib.github_client import GitHubClient
+from release_assets_tests.github_server import GitHubServer, World
 
 TEST_TOKEN = "test-token-0123456789"  # a stand-in, checked by the server; not a real secret
 

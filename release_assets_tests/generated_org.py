@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from release_assets.demo.server import World, iso
+from release_assets_tests.github_server import World, iso
 
 # The artifact names a goreleaser-style project attaches, most common first: `artifacts=n`
 # takes the first n. `{t}` is the tool (repository) name, `{v}` the version without a "v".

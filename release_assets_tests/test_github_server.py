@@ -12,7 +12,6 @@ import pytest
 import requests
 from github import Auth, Github, GithubException
 
-from release_assets.demo.server import GitHubServer, World
 from release_assets.demo.snapshot import (
     COMPOSED_REPOSITORIES,
     DEMO_REPOSITORIES,
@@ -20,6 +19,7 @@ from release_assets.demo.snapshot import (
     load_demo_world,
 )
 from release_assets_tests.generated_org import generate_big_repo, generate_org
+from release_assets_tests.github_server import GitHubServer, World
 
 TOKEN = "t"
 AUTH = {"Authorization": f"token {TOKEN}"}

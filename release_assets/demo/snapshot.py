@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from release_assets.demo.server import World, iso
+from release_assets_tests.github_server import World, iso
 
 RECORDINGS = Path(__file__).parent / "recordings"
 

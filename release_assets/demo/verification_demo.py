@@ -11,7 +11,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from release_assets.demo.server import World
+from release_assets_tests.github_server import World
 
 DATA = Path(__file__).parent / "verification_data"
 JQ = "stedolan/jq"

@@ -9,10 +9,10 @@ import dagster as dg
 import pytest
 
 from release_assets.defs.analytics.assets import release_quality
-from release_assets.demo.server import GitHubServer, World
 from release_assets.lib import storage
 from release_assets_tests.analytics.helpers import query, run_pipeline
 from release_assets_tests.generated_org import generate_org
+from release_assets_tests.github_server import GitHubServer, World
 
 GOOD = ("tool_linux_amd64.tar.gz", "checksums.txt", "checksums.txt.sig", "tool.spdx.json")
 

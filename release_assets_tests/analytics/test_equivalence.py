@@ -20,7 +20,6 @@ import dagster as dg
 import github
 import pytest
 
-from release_assets.demo.server import GitHubServer, World
 from release_assets.demo.snapshot import DEMO_REPOSITORIES, load_demo_world
 from release_assets.lib import quality, storage
 from release_assets.lib.dashboard import jsontext
@@ -30,6 +29,7 @@ from release_assets.lib.dashboard.model import build_dashboard
 from release_assets_tests.analytics.helpers import run_pipeline
 from release_assets_tests.conftest import TEST_TOKEN
 from release_assets_tests.generated_org import build_releases, generate_org, repo_names
+from release_assets_tests.github_server import GitHubServer, World
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The script being replaced is read where the team keeps it (beside the clone, or the machine's

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from release_assets.demo.server import GitHubServer, World
 from release_assets.lib import derived, gates, storage, trends
 from release_assets.lib.github_client import GitHubClient
 from release_assets.lib.ingest import refresh_repositories
+from release_assets_tests.github_server import GitHubServer, World
 
 MONDAY = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 

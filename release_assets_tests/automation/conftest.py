@@ -8,9 +8,9 @@ import dagster as dg
 import pytest
 
 from release_assets.defs.resources import GitHubResource, ReleaseAssetsConfig
-from release_assets.demo.server import GitHubServer
 from release_assets_tests.automation.receiver import Receiver
 from release_assets_tests.conftest import TEST_TOKEN
+from release_assets_tests.github_server import GitHubServer
 
 
 @pytest.fixture

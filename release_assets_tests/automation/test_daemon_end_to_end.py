@@ -23,10 +23,10 @@ import duckdb
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from release_assets.demo.server import GitHubServer
 from release_assets_tests.automation.conftest import release
 from release_assets_tests.automation.receiver import Receiver
 from release_assets_tests.conftest import TEST_TOKEN
+from release_assets_tests.github_server import GitHubServer
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(180)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import dagster as dg
 
 from release_assets.defs.automation.release_sensor import new_release_sensor
-from release_assets.demo.server import GitHubServer, World
 from release_assets.lib.automation import cursor as cursors
 from release_assets.lib.automation.release_poll import GRAPHQL, PollState, poll
 from release_assets.lib.github_client import GitHubClient
 from release_assets_tests.automation.conftest import release
 from release_assets_tests.generated_org import generate_org
+from release_assets_tests.github_server import GitHubServer, World
 
 
 def _tick(instance: dg.DagsterInstance, github, cursor: str | None) -> dg.SensorResult:

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from release_assets.demo.server import GitHubServer
 from release_assets.demo.snapshot import DEMO_REPOSITORIES, load_demo_world
 from release_assets_tests.conftest import TEST_TOKEN
 from release_assets_tests.deployment import postgres
 from release_assets_tests.deployment.graphql import DagsterGraphQL
 from release_assets_tests.deployment.processes import DagsterDeployment, wait_until
 from release_assets_tests.generated_org import generate_org
+from release_assets_tests.github_server import GitHubServer
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"

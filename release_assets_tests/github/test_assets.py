@@ -9,8 +9,8 @@ import pytest
 
 from release_assets.defs.github.assets import github_releases, repositories
 from release_assets.defs.resources import resource_defs
-from release_assets.demo.server import GitHubServer, World
 from release_assets_tests.generated_org import generate_org
+from release_assets_tests.github_server import GitHubServer, World
 
 
 def test_materialize_github_group(

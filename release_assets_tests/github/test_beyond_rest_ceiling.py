@@ -11,11 +11,11 @@ import pytest
 
 from release_assets.defs.github.assets import github_releases
 from release_assets.defs.resources import resource_defs
-from release_assets.demo.server import GitHubServer, World
 from release_assets.lib.github_client import GitHubClient
 from release_assets.lib.graphql_releases import complete_with_graphql
 from release_assets.lib.ingest import fetch_releases, refresh_repositories
 from release_assets_tests.generated_org import build_releases, generate_big_repo
+from release_assets_tests.github_server import GitHubServer, World
 
 DAY1 = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 

@@ -8,11 +8,11 @@ import threading
 
 import pytest
 
-from release_assets.demo.server import GitHubServer, World
 from release_assets.lib.github_client import GitHubClient, GitHubError, NotFound, RateLimited
 from release_assets.lib.ingest import fetch_releases
 from release_assets_tests.conftest import TEST_TOKEN
 from release_assets_tests.generated_org import generate_org
+from release_assets_tests.github_server import GitHubServer, World
 
 
 def test_release_list_costs_one_request_per_100_releases(

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import duckdb
 
-from release_assets.demo.server import GitHubServer, World
 from release_assets.lib.github_client import GitHubClient
 from release_assets.lib.ingest import refresh_repositories
+from release_assets_tests.github_server import GitHubServer, World
 
 DAY1 = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from release_assets.cli import main
-from release_assets.demo.server import GitHubServer, World
+from release_assets_tests.github_server import GitHubServer, World
 
 RELEASES_PER_REPO = [0, 1, 5, 99, 100, 101, 250] + [3] * 43  # 50 repositories
 

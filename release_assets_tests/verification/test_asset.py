@@ -10,7 +10,7 @@ import pytest
 from release_assets.defs.github.assets import github_releases
 from release_assets.defs.resources import resource_defs
 from release_assets.defs.verification.assets import release_verification
-from release_assets.demo.server import GitHubServer, World
+from release_assets_tests.github_server import GitHubServer, World
 
 from . import worlds
 from .worlds import RFC8785, WHEEL

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from release_assets.demo.server import GitHubServer, World
 from release_assets.lib.config import Config, VerificationConfig
 from release_assets.lib.discovery import refresh_repository_list
 from release_assets.lib.github_client import GitHubClient, GitHubError, NotFound
 from release_assets.lib.ingest import refresh_repositories
 from release_assets.lib.verification.fetch import Fetcher
 from release_assets.lib.verification.run import verify_repositories
+from release_assets_tests.github_server import GitHubServer, World
 
 from . import worlds
 from .test_verify_repositories import rows

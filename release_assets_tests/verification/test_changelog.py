@@ -11,12 +11,12 @@ from typing import Any
 import duckdb
 import pytest
 
-from release_assets.demo.server import GitHubServer, World
 from release_assets.lib.config import VerificationConfig
 from release_assets.lib.github_client import GitHubClient, NotFound, Validator
 from release_assets.lib.ingest import refresh_repositories
 from release_assets.lib.verification.changelog import MAX_CHANGELOG_BYTES, pick
 from release_assets.lib.verification.run import VerificationRun, verify_repositories
+from release_assets_tests.github_server import GitHubServer, World
 
 from .worlds import add_release
 

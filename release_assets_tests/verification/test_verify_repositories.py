@@ -8,13 +8,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from release_assets.demo.server import GitHubServer, World
 from release_assets.lib.config import VerificationConfig
 from release_assets.lib.github_client import GitHubClient
 from release_assets.lib.ingest import refresh_repositories
 from release_assets.lib.verification.run import VerificationRun, verify_repositories
 from release_assets_tests.conftest import TEST_TOKEN
 from release_assets_tests.generated_org import generate_org
+from release_assets_tests.github_server import GitHubServer, World
 
 from . import worlds
 from .worlds import RFC8785, WHEEL, WHEEL_DIGEST, artifact, sha256

@@ -7,8 +7,8 @@ import hashlib
 import json
 from typing import Any
 
-from release_assets.demo.server import World
 from release_assets.demo.verification_demo import compose_verification_demo
+from release_assets_tests.github_server import World
 
 from .conftest import FIXTURES
 
