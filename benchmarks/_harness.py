@@ -3,7 +3,7 @@
 The server runs in a separate process so that its JSON rendering does not share a GIL with the
 client being measured (this machine has 2 cores: one serves, one fetches and writes), and so
 that wall times measure the client. The benchmark process talks to it over a pipe: build a
-generated organisation, read `server.stats`, change some repositories, stop.
+generated organisation, read `server.stats`, change some repositories, inject faults, stop.
 """
 
 from __future__ import annotations
@@ -105,6 +105,12 @@ def _serve(spec: OrgSpec, conn: Connection) -> None:
                 world.set_download_count(artifact["id"], artifact["download_count"] + 1)
                 changed.append(key)
             conn.send(changed)
+        elif command == "inject":  # keyword arguments of GitHubServer.inject (faults)
+            server.inject(**args)
+            conn.send(True)
+        elif command == "clear_faults":
+            server.clear_faults()
+            conn.send(True)
         elif command == "stop":
             server.stop()
             conn.send(True)
@@ -140,6 +146,13 @@ class ServerProcess:
 
     def change(self, keys: list[str]) -> list[str]:
         return self._call("change", keys)
+
+    def inject(self, **fault: Any) -> None:
+        """`GitHubServer.inject(**fault)` in the server process (a `kind`, not a callable)."""
+        self._call("inject", fault)
+
+    def clear_faults(self) -> None:
+        self._call("clear_faults")
 
     def stop(self) -> None:
         if self._process.is_alive():

@@ -1,6 +1,6 @@
 """The original script's approach, as a comparison client for the benchmarks.
 
-`scripts/release-metrics.py` (see `/work/shared/original/`), call for call: PyGithub with its
+`scripts/release-metrics.py` (a copy in `release_assets_tests/fixtures/original/`), call for call: PyGithub with its
 default page size (30), per repository the repository object three times, the release list
 twice, every release's artifacts through `get_assets()` although the list already embeds them,
 the latest release again by tag and its artifacts five more times (four `any(...)` scans and a
@@ -26,7 +26,7 @@ from typing import Any
 
 from github import Auth, Github
 
-ORIGINAL_SCRIPT = Path("/work/shared/original/release-metrics.py")
+ORIGINAL_SCRIPT = Path(__file__).resolve().parents[1] / "release_assets_tests" / "fixtures" / "original" / "release-metrics.py"
 PYGITHUB_DEFAULT_PACING = 0.25  # seconds between requests, PyGithub's default
 
 

@@ -30,7 +30,10 @@ def generate(db: Path, releases: int, repos: int, artifacts: int, days: int,
     names = "[" + ", ".join(f"'{n}'" for n in NAMES) + "]"
     with storage.connect(db) as con:
         con.execute(f"""
-            INSERT INTO releases
+            INSERT INTO releases (release_id, repo, tag, name, body, draft, prerelease, created_at,
+                published_at, html_url, author, list_position, version, version_major,
+                version_minor, version_patch, version_prerelease, artifact_count, downloads,
+                deleted_at, fetched_at)
             SELECT i AS release_id, 'org/repo' || (i % {repos}) AS repo,
                    'v' || (i // {repos} // 100) || '.' || (i // {repos} % 100) || '.' || (i % 7) AS tag,
                    NULL, CASE WHEN i % 3 = 0 THEN '## Changes' WHEN i % 11 = 0 THEN NULL
@@ -44,7 +47,9 @@ def generate(db: Path, releases: int, repos: int, artifacts: int, days: int,
             FROM range({releases}) t(i)
         """)
         con.execute(f"""
-            INSERT INTO release_artifacts
+            INSERT INTO release_artifacts (artifact_id, release_id, repo, tag, name, label, state,
+                size, content_type, digest, download_count, browser_download_url, created_at,
+                updated_at, kind, os, arch, package_type, deleted_at, fetched_at)
             SELECT r.release_id * 16 + k, r.release_id, r.repo, r.tag,
                    {names}[(r.release_id + k) % {len(NAMES)} + 1], NULL, 'uploaded', 1000,
                    'application/octet-stream', NULL, (r.release_id % 500) * (k + 1), NULL,

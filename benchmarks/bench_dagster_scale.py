@@ -2,14 +2,14 @@
 
 The same code path a user runs (`release_assets.cli.main(["refresh", "--config", ...])`):
 discovery, one `repository_refresh` run over every repository partition, then the organisation
-reports, in-process, against the local GitHub server (in its own process). Run twice: a full
-refresh into an empty instance and DuckDB file, then the unchanged re-run. Prints wall time,
-peak RSS, the server's request counts, and each Dagster run's and step's duration.
+reports, each a run of the `release_assets` code location in its own process (the CLI starts a
+code server and launches them), against the local GitHub server (in its own process). Run twice:
+a full refresh into an empty instance and DuckDB file, then the unchanged re-run. Prints wall
+time, the CLI process's peak RSS (the runs' own processes are not in it), the server's request
+counts, and each Dagster run's and step's duration (verification's step apart from the rest).
 
     .venv/bin/python benchmarks/bench_dagster_scale.py           # 50 × 50 × 10, the whole graph
     .venv/bin/python benchmarks/bench_dagster_scale.py --full    # 2,000 × 50 × 10 (target: < 10 min)
-    .venv/bin/python benchmarks/bench_dagster_scale.py --full --without-verification
-        # the same minus release_verification (its checksum, SBOM and provenance downloads)
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,20 +40,7 @@ from _harness import (  # noqa: E402
 TARGET_SECONDS = 600
 
 
-def _graph_without_verification(load: Callable[[], Any]) -> Any:
-    """The code location's graph minus `release_verification` (and the sensors and schedule,
-    which a refresh does not run): to time ingestion and analytics apart from verification."""
-    import dagster as dg
-
-    full = load()
-    assets = [a for a in full.assets or []
-              if "release_verification" not in {k.to_user_string() for k in a.keys}]
-    return dg.Definitions(assets=assets, asset_checks=full.asset_checks, jobs=full.jobs,
-                          resources=full.resources)
-
-
-def cli_refresh(*, url: str, work: str, log: str, without_verification: bool = False,
-                warmup: bool = False) -> dict[str, Any]:
+def cli_refresh(*, url: str, work: str, log: str, warmup: bool = False) -> dict[str, Any]:
     """`release-assets refresh --config …` in this process, its output to `log`."""
     home = Path(work) / "dagster_home"
     os.environ.update({
@@ -73,12 +58,6 @@ def cli_refresh(*, url: str, work: str, log: str, without_verification: bool = F
     config.write_text(f"orgs: [{ORG}]\n")
     import contextlib
 
-    if without_verification:
-        import release_assets.definitions
-
-        full_graph = release_assets.definitions.defs
-        # what the CLI loads
-        release_assets.definitions.defs = partial(_graph_without_verification, full_graph)
     with open(log, "a") as out, contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         code = cli.main(["refresh", "--config", str(config)])
     return {"outcome": "ok" if code == 0 else f"exit {code}", "exit": code}
@@ -113,8 +92,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repos", type=int, help="repositories (default 50, or 2,000 with --full)")
     parser.add_argument("--releases", type=int, default=50)
     parser.add_argument("--artifacts", type=int, default=10)
-    parser.add_argument("--without-verification", action="store_true",
-                        help="the graph minus release_verification (it downloads files per release)")
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     args = parser.parse_args(argv)
     spec = OrgSpec(args.repos or (2000 if args.full else 50), args.releases, args.artifacts)
@@ -124,8 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"organisation: {spec.label} (repositories × releases × artifacts), "
           f"{spec.repos * spec.releases:,} releases, {spec.repos * spec.releases * spec.artifacts:,} "
           f"artifacts; request floor {floor:,}")
-    print("graph: " + ("every asset except release_verification" if args.without_verification
-                       else "the whole code location, as `release-assets refresh` runs it"))
+    print("graph: the whole code location, as `release-assets refresh` runs it")
     runs: list[Measurement] = []
     details: list[Any] = []
     with tempfile.TemporaryDirectory(prefix="bench-dagster-") as work:
@@ -133,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"server: generated in {server.build_seconds:.1f} s, own process, {server.url}")
             for i, name in enumerate(("full refresh (empty instance and DuckDB)", "unchanged re-run")):
                 log = str(Path(work) / f"refresh-{i}.log")
-                m = run_isolated(server, name, cli_refresh, url=server.url, work=work, log=log,
-                                 without_verification=args.without_verification)
+                m = run_isolated(server, name, cli_refresh, url=server.url, work=work, log=log)
                 runs.append(m)
                 print(f"  {name}: {m.seconds:.1f} s, {m.api_requests:,} API requests, "
                       f"{m.downloads:,} downloads, "

@@ -178,7 +178,7 @@ def hash_child(url: str, cap: int) -> None:
     baseline = peak_rss()
     fetcher = Fetcher(GitHubClient("https://api.github.invalid", token="never-sent"))
     started = time.perf_counter()
-    hex_ = fetcher.hash(url, max_bytes=cap)
+    hex_ = fetcher.hashes(url, max_bytes=cap)["sha256"]
     elapsed = time.perf_counter() - started
     peak = peak_rss()
     print(

@@ -28,6 +28,10 @@ BENCHMARKS: dict[str, tuple[str, list[str] | None, list[str] | None]] = {
                                                "--snapshots", "10000000"]),
     "verification": ("bench_verification.py", [], []),
     "sensors": ("bench_sensors.py", ["--repos", "50", "200"], []),
+    # Issue 14: each fault's wall time, requests, retries and repositories ok/failed.
+    "faults": ("bench_faults.py", [], []),
+    # Issue 17: change volume (git bytes) and release events at 500 repositories, first and re-run.
+    "history": ("bench_history.py", ["--releases", "5"], ["--releases", "20"]),
 }
 
 

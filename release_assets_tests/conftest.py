@@ -1,4 +1,5 @@
-"""Shared fixtures: a local GitHub-compatible server, a temp DuckDB file, a temp Dagster home."""
+"""Shared fixtures: a local GitHub-compatible server, a temp DuckDB file, a temp Dagster home,
+and a PostgreSQL server for the tests of the production instance."""
 
 from __future__ import annotations
 
@@ -56,7 +57,22 @@ def project_env(
     return home
 
 
-def write_config(path: Path, text: str) -> Path:
-    path.write_text(text)
-    os.environ["RELEASE_ASSETS_CONFIG"] = str(path)
-    return path
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """`RELEASE_ASSETS_TEST_POSTGRES_URL`, else a throwaway cluster started for this session.
+
+    Request it, then `postgres.create_database(url)` for a database of your own. Never skipped:
+    `make test` installs the PostgreSQL binaries when they are missing.
+    """
+    # Imported here: psycopg2 and the cluster helpers only load in sessions that need them.
+    from release_assets_tests.deployment import postgres
+
+    url = os.environ.get(postgres.URL_ENV)
+    if url:
+        yield url
+        return
+    cluster = postgres.ThrowawayCluster.start()
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()

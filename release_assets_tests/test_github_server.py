@@ -12,18 +12,21 @@ import pytest
 import requests
 from github import Auth, Github, GithubException
 
-from release_assets.demo.snapshot import (
-    COMPOSED_REPOSITORIES,
-    DEMO_REPOSITORIES,
-    RECORDINGS,
+import release_assets_tests.github_server as github_server_package
+from release_assets.demo.snapshot import COMPOSED_REPOSITORIES, DEMO_REPOSITORIES, RECORDINGS
+from release_assets_tests.generated_org import generate_big_repo, generate_org
+from release_assets_tests.github_server import (
+    FAULT_KINDS,
+    FIVE_THOUSAND_DIGIT_TAG,
+    GitHubServer,
+    World,
+    hostile_text_releases,
     load_demo_world,
 )
-from release_assets_tests.generated_org import generate_big_repo, generate_org
-from release_assets_tests.github_server import GitHubServer, World
 
 TOKEN = "t"
 AUTH = {"Authorization": f"token {TOKEN}"}
-FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"  # ../shared beside the clone
 
 
 @pytest.fixture
@@ -371,3 +374,143 @@ def test_recordings_are_byte_identical_to_the_fixtures() -> None:
                       "pygithub-replay": FIXTURES / "github-api" / "pygithub-replay" / path.name,
                       ".": FIXTURES / "github-api" / path.name}[str(relative.parent)]
             assert path.read_bytes() == source.read_bytes(), relative
+
+
+# -- faults for the reliability suite (package docstring) ---------------------------------------
+def two_repos(world: World) -> None:
+    for name in ("acme/tool", "acme/other"):
+        world.add_repo(name)
+        world.add_releases(name, [
+            {"tag_name": "v2", "assets": [{"name": "a.tar.gz", "download_count": 7},
+                                          {"name": "b.zip", "download_count": 1}]},
+            {"tag_name": "v1"},
+        ])
+
+
+def test_close_early_announces_the_whole_body_and_hangs_up(world: World, server: GitHubServer) -> None:
+    two_repos(world)
+    server.inject(repo="acme/tool", kind="close_early")
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        requests.get(f"{server.url}/repos/acme/tool/releases", headers=AUTH)
+    assert requests.get(f"{server.url}/repos/acme/other/releases", headers=AUTH).ok
+    assert len(requests.get(f"{server.url}/repos/acme/tool/releases", headers=AUTH).json()) == 2
+
+
+def test_trickle_sends_one_byte_per_interval(world: World, server: GitHubServer) -> None:
+    two_repos(world)
+    full = requests.get(f"{server.url}/repos/acme/tool", headers=AUTH).content
+    server.inject(r"/repos/acme/tool$", kind="trickle", trickle=0.2)
+    started = time.monotonic()
+    # A per-read timeout longer than the interval never fires: only an overall deadline helps.
+    with requests.get(f"{server.url}/repos/acme/tool", headers=AUTH, stream=True,
+                      timeout=(1, 0.5)) as response:
+        assert int(response.headers["Content-Length"]) == len(full)
+        first = response.raw.read(4)
+    assert first == full[:4]
+    assert time.monotonic() - started >= 0.55  # three intervals between four bytes
+
+
+def test_html_502_page(world: World, server: GitHubServer) -> None:
+    two_repos(world)
+    server.inject(r"/releases", kind="html_502", times=2)
+    for _ in range(2):
+        response = requests.get(f"{server.url}/repos/acme/tool/releases", headers=AUTH)
+        assert response.status_code == 502
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert response.text.startswith("<!DOCTYPE html>") and "502" in response.text
+        with pytest.raises(ValueError):
+            response.json()
+    assert requests.get(f"{server.url}/repos/acme/tool/releases", headers=AUTH).status_code == 200
+
+
+def test_bad_credentials_and_a_missing_org(world: World, server: GitHubServer) -> None:
+    two_repos(world)
+    server.inject(kind="bad_credentials")
+    refused = requests.get(f"{server.url}/repos/acme/tool/releases", headers=AUTH)
+    assert (refused.status_code, refused.json()["message"]) == (401, "Bad credentials")
+    assert requests.get(f"{server.url}/orgs/ghost/repos", headers=AUTH).status_code == 404
+    server.inject(org="acme", kind="not_found", times=None)
+    assert requests.get(f"{server.url}/orgs/acme/repos", headers=AUTH).status_code == 404
+    assert requests.get(f"{server.url}/orgs/acme", headers=AUTH).status_code == 404
+    assert requests.get(f"{server.url}/repos/acme/tool", headers=AUTH).status_code == 200
+
+
+def test_primary_rate_limit_exhausted(world: World, server: GitHubServer) -> None:
+    two_repos(world)
+    server.inject(r"/releases", kind="rate_limit_exhausted", times=None)
+    points = server.stats.rate_limit_points
+    for _ in range(3):
+        answer = requests.get(f"{server.url}/repos/acme/tool/releases", headers=AUTH)
+        assert answer.status_code == 403 and "rate limit exceeded" in answer.json()["message"]
+        assert answer.headers["X-RateLimit-Remaining"] == "0"
+        assert int(answer.headers["X-RateLimit-Reset"]) > time.time() + 3600
+    assert server.stats.rate_limit_points == points  # a refused request costs nothing
+    server.clear_faults()
+    assert requests.get(f"{server.url}/repos/acme/tool/releases", headers=AUTH).status_code == 200
+
+
+def test_secondary_rate_limit_with_retry_after(world: World, server: GitHubServer) -> None:
+    two_repos(world)
+    server.inject(repo="acme/tool", kind="secondary_rate_limit")
+    server.inject(repo="acme/tool", kind="secondary_rate_limit", headers={"Retry-After": "7"})
+    first = requests.get(f"{server.url}/repos/acme/tool/releases", headers=AUTH)
+    second = requests.get(f"{server.url}/repos/acme/tool/releases", headers=AUTH)
+    assert (first.status_code, second.status_code) == (403, 403)
+    assert "secondary rate limit" in first.json()["message"]
+    assert (first.headers["Retry-After"], second.headers["Retry-After"]) == ("1", "7")
+    assert requests.get(f"{server.url}/repos/acme/tool/releases", headers=AUTH).status_code == 200
+
+
+@pytest.mark.parametrize(("kind", "expected"), [
+    ("non_object_item", lambda rs: [type(r).__name__ for r in rs] == ["dict", "NoneType", "dict", "str"]),
+    ("release_without_id", lambda rs: "id" not in rs[0] and "id" in rs[1]),
+    ("huge_id", lambda rs: rs[0]["id"] == 2**64),
+    ("draft_string", lambda rs: rs[0]["draft"] == "false" and rs[1]["draft"] is False),
+    ("huge_count", lambda rs: rs[0]["assets"][0]["download_count"] == 2**64),
+    ("float_count", lambda rs: rs[0]["assets"][0]["download_count"] == 1e300),
+    ("negative_download_count", lambda rs: rs[0]["assets"][0]["download_count"] == -5),
+])
+def test_hostile_release_payloads(world: World, server: GitHubServer, kind: str, expected) -> None:
+    two_repos(world)
+    server.inject(repo="acme/tool", kind=kind, times=None)
+    repo_id = world.repo("acme/tool")["id"]
+    for path in ("/repos/acme/tool/releases", f"/repositories/{repo_id}/releases?per_page=100"):
+        assert expected(requests.get(server.url + path, headers=AUTH).json()), path
+    clean = requests.get(f"{server.url}/repos/acme/other/releases", headers=AUTH).json()
+    assert [r["id"] for r in clean] == [r["id"] for r in world.releases("acme/other")]
+
+
+def test_org_entry_without_full_name(world: World, server: GitHubServer) -> None:
+    two_repos(world)
+    server.inject(org="acme", kind="entry_without_full_name")
+    listed = requests.get(f"{server.url}/orgs/acme/repos", headers=AUTH).json()
+    assert "full_name" not in listed[0] and [r.get("full_name") for r in listed[1:]] == ["acme/tool"]
+
+
+def test_hostile_text_is_stored_and_served_verbatim(world: World, server: GitHubServer) -> None:
+    world.add_repo("acme/tool")
+    world.add_releases("acme/tool", hostile_text_releases())
+    served = requests.get(f"{server.url}/repos/acme/tool/releases", headers=AUTH).json()
+    given = hostile_text_releases()
+    assert [(r["tag_name"], r["name"], r["body"]) for r in served] == [
+        (r["tag_name"], r["name"], r["body"]) for r in given]
+    assert served[-1]["tag_name"] == FIVE_THOUSAND_DIGIT_TAG and len(FIVE_THOUSAND_DIGIT_TAG) == 5000
+    text = "".join(f"{r['tag_name']}{r['name']}{r['body'] or ''}" for r in served)
+    assert all(marker in text for marker in ("|", "\n", "#", "<script>"))
+    world.add_file("acme/tool", "v1.0.0|evil", "tool|linux_amd64.tar.gz", b"bytes")
+    assert requests.get(served[0]["assets"][0]["browser_download_url"]).content == b"bytes"
+
+
+def test_fault_kinds_are_documented_and_unknown_ones_refused(server: GitHubServer) -> None:
+    guide = github_server_package.__doc__ or ""
+    assert [kind for kind in FAULT_KINDS if f"| `{kind}` |" not in guide] == []
+    with pytest.raises(ValueError, match="unknown fault kind"):
+        server.inject(kind="gremlins")
+
+
+def test_etags_do_not_depend_on_the_port(world: World) -> None:
+    two_repos(world)
+    with GitHubServer(world, token=TOKEN) as one, GitHubServer(world, token=TOKEN) as two:
+        tags = [requests.get(f"{s.url}/repos/acme/tool/releases", headers=AUTH).headers["ETag"]
+                for s in (one, two)]
+    assert tags[0] == tags[1]

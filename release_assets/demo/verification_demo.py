@@ -11,8 +11,6 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from release_assets_tests.github_server import World
-
 DATA = Path(__file__).parent / "verification_data"
 JQ = "stedolan/jq"
 JQ_MANIFEST = "sha256sum.txt"
@@ -24,40 +22,30 @@ JQ_MANIFEST_DIRS: dict[str, str] = {
     "jq-1.5rc2": "v1.5rc2",
     "jq-1.5": "v1.5",
 }
-# Derived by the server from its own host; stored copies would point at a stale one.
+# Derived by a server from its own host; stored copies would point at a stale one.
 _RENDERED_RELEASE_FIELDS = ("url", "assets_url", "upload_url", "tarball_url", "zipball_url")
 _RENDERED_ARTIFACT_FIELDS = ("url", "browser_download_url")
 
 
-def compose_verification_demo(world: World) -> list[str]:
-    """Attach jq's manifests to its releases (and serve them); returns the tags changed.
+def manifest(tag: str) -> bytes | None:
+    """jq's real `sha256sum.txt` for this release tag, if jq published one."""
+    folder = JQ_MANIFEST_DIRS.get(tag)
+    return None if folder is None else (DATA / "jq" / folder / JQ_MANIFEST).read_bytes()
 
-    Call it after the recorded repositories are loaded, before the server starts. Idempotent.
+
+def with_manifest(release: dict[str, Any], content: bytes) -> dict[str, Any]:
+    """The release with the manifest attached as one more artifact (same release id).
+
+    Idempotent: a release that already lists the manifest comes back unchanged.
     """
-    try:
-        releases = world.releases(JQ)
-    except KeyError:
-        return []
-    changed = []
-    for position, release in enumerate(releases):
-        folder = JQ_MANIFEST_DIRS.get(release["tag_name"])
-        if folder is None or any(a["name"] == JQ_MANIFEST for a in release["assets"]):
-            continue
-        content = (DATA / "jq" / folder / JQ_MANIFEST).read_bytes()
-        # The World has no "upload an artifact" call: replace the release with the same ids.
-        world.delete_release(JQ, int(release["id"]))
-        world.add_release(JQ, _with_manifest(release, content), position=position)
-        world.add_file(JQ, release["tag_name"], JQ_MANIFEST, content)
-        changed.append(release["tag_name"])
-    return changed
-
-
-def _with_manifest(release: dict[str, Any], content: bytes) -> dict[str, Any]:
     out = {k: v for k, v in release.items() if k not in _RENDERED_RELEASE_FIELDS}
     artifacts = [
         {k: v for k, v in a.items() if k not in _RENDERED_ARTIFACT_FIELDS}
         for a in release["assets"]
     ]
+    out["assets"] = artifacts
+    if any(a["name"] == JQ_MANIFEST for a in artifacts):
+        return out
     uploaded = release.get("published_at") or release["created_at"]
     artifacts.append(
         {
@@ -72,8 +60,7 @@ def _with_manifest(release: dict[str, Any], content: bytes) -> dict[str, Any]:
             "updated_at": uploaded,
         }
     )
-    out["assets"] = artifacts
     return out
 
 
-__all__ = ["JQ_MANIFEST_DIRS", "compose_verification_demo"]
+__all__ = ["JQ", "JQ_MANIFEST", "JQ_MANIFEST_DIRS", "manifest", "with_manifest"]

@@ -24,6 +24,9 @@ import numpy as np
 import pandas as pd
 import semver
 
+from release_assets.lib import storage
+from release_assets.lib.latest import latest_per_repo
+
 DAY = pd.Timedelta(days=1)
 
 COLUMNS = [
@@ -57,7 +60,7 @@ def load_releases(con: duckdb.DuckDBPyConnection, repos: Sequence[str] | None = 
     if repos is None:
         return con.execute(_RELEASES.format(scope="")).df()
     return con.execute(
-        _RELEASES.format(scope="AND repo IN (SELECT unnest($repos::VARCHAR[]))"),
+        _RELEASES.format(scope=f"AND {storage.in_repositories(param='$repos')}"),
         {"repos": list(repos)},
     ).df()
 
@@ -177,7 +180,7 @@ def compute_cadence(releases: pd.DataFrame, as_of: datetime | None = None) -> pd
     out["releases_last_90_days"] = (age <= pd.Timedelta(days=90)).groupby(published["repo"]).sum()
     out["releases_last_365_days"] = (age <= pd.Timedelta(days=365)).groupby(published["repo"]).sum()
 
-    latest = published.sort_values(["repo", "list_position"]).groupby("repo").head(1).set_index("repo")
+    latest = latest_per_repo(releases).set_index("repo")
     out["latest_tag"] = latest["tag"]
     out["latest_published_at"] = latest["published_at"]
     # timedelta.days, as the original: whole days, floored

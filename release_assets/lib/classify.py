@@ -9,10 +9,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Longest suffixes first: `.tar.gz.sig` is a signature, not a tarball.
-_SIGNATURE_SUFFIXES = (".sigstore.json", ".sigstore", ".bundle", ".minisig", ".sign", ".sig", ".asc")
-_CERTIFICATE_SUFFIXES = (".pem", ".crt", ".cert")
-_PROVENANCE_SUFFIXES = (".intoto.jsonl", ".intoto.json", ".provenance.json")
+# The project's only lists of signature and provenance suffixes: quality and verification use
+# these. Matched on the lower-cased name; `.tar.gz.sig` is a signature, not a tarball.
+SIGSTORE_BUNDLE_SUFFIXES = (".sigstore.json", ".sigstore", ".bundle")
+DETACHED_SIGNATURE_SUFFIXES = (".minisig", ".sign", ".sig", ".asc", ".gpg", ".p7s")
+SIGNATURE_SUFFIXES = SIGSTORE_BUNDLE_SUFFIXES + DETACHED_SIGNATURE_SUFFIXES
+CERTIFICATE_SUFFIXES = (".pem", ".crt", ".cert")
+PROVENANCE_SUFFIXES = (".intoto.jsonl", ".intoto.json", ".provenance.json")
+# OpenSSF Scorecard's Signed-Releases (checks/raw/signed_releases.go) knows fewer: not sigstore's
+# generic `.bundle`, nor GPG binary or PKCS#7 signatures, and provenance only as `.intoto.jsonl`.
+SCORECARD_SIGNATURE_SUFFIXES = tuple(
+    s for s in SIGNATURE_SUFFIXES if s not in (".bundle", ".gpg", ".p7s")
+)
+SCORECARD_PROVENANCE_SUFFIXES = tuple(s for s in PROVENANCE_SUFFIXES if s.endswith(".jsonl"))
 _SBOM_HINTS = ("sbom", "spdx", "cyclonedx", ".cdx.", "bom.json", "bom.xml")
 _CHECKSUM_NAMES = re.compile(
     r"(checksums?|sha\d*sums?|sha256|sha512|\.md5|\.sha\d+)(\.txt|\.asc)?$", re.IGNORECASE
@@ -68,17 +77,17 @@ def package_type(name: str) -> str | None:
 
 def _kind(name: str) -> str:
     lower = name.lower()
-    if lower.endswith((".sigstore.json", ".sigstore", ".bundle")):
+    if lower.endswith(SIGSTORE_BUNDLE_SUFFIXES):
         return "sigstore_bundle"
-    if lower.endswith(_PROVENANCE_SUFFIXES):
+    if lower.endswith(PROVENANCE_SUFFIXES):
         return "provenance"
     if any(hint in lower for hint in _SBOM_HINTS):
         return "sbom"
     if _CHECKSUM_NAMES.search(lower):
         return "checksums"
-    if lower.endswith(_SIGNATURE_SUFFIXES):
+    if lower.endswith(SIGNATURE_SUFFIXES):
         return "signature"
-    if lower.endswith(_CERTIFICATE_SUFFIXES):
+    if lower.endswith(CERTIFICATE_SUFFIXES):
         return "certificate"
     if _SOURCE.search(lower) and package_type(lower) is not None:
         return "source"

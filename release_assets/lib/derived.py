@@ -123,7 +123,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA)
     keyed = con.execute(
         "SELECT DISTINCT table_name FROM duckdb_constraints() "
-        "WHERE constraint_type = 'PRIMARY KEY' AND list_contains(?, table_name)",
+        "WHERE constraint_type = 'PRIMARY KEY' AND table_name IN (SELECT unnest(?::VARCHAR[]))",
         [list(KEYLESS)],
     ).fetchall()
     for (table,) in keyed:

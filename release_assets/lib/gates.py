@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from release_assets.lib import trends
+from release_assets.lib import storage, trends
 from release_assets.lib.cadence import stale
+from release_assets.lib.quality import below_threshold
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,9 @@ def _rows(frame: pd.DataFrame, columns: Sequence[str], limit: int = 50) -> list[
 def latest_release_quality(summary: pd.DataFrame, threshold: int) -> Gate:
     """Every repository's latest published release scores at least `threshold`."""
     scored = summary[summary["latest_score"].notna()]
-    failing = scored[scored["latest_score"] < threshold].sort_values(["latest_score", "repo"])
+    failing = scored[below_threshold(scored["latest_score"], threshold)].sort_values(
+        ["latest_score", "repo"]
+    )
     lowest = int(scored["latest_score"].min()) if len(scored) else 100
     return Gate(
         passed=failing.empty, observed=lowest, limit=threshold,
@@ -44,12 +47,13 @@ def latest_release_quality(summary: pd.DataFrame, threshold: int) -> Gate:
 
 def duplicate_release_ids(con: duckdb.DuckDBPyConnection, repos: Sequence[str]) -> Gate:
     """A release id appears once in the releases and once in release_quality."""
-    dupes = con.execute("""
+    in_repos = storage.in_repositories(param="$repos")
+    dupes = con.execute(f"""
         SELECT 'releases' AS source, release_id, count(*) AS copies, string_agg(repo || ' ' || tag, ', ')
-        FROM releases WHERE list_contains($repos, repo) GROUP BY release_id HAVING count(*) > 1
+        FROM releases WHERE {in_repos} GROUP BY release_id HAVING count(*) > 1
         UNION ALL
         SELECT 'release_quality', release_id, count(*), string_agg(repo || ' ' || tag, ', ')
-        FROM release_quality WHERE list_contains($repos, repo) GROUP BY release_id
+        FROM release_quality WHERE {in_repos} GROUP BY release_id
         HAVING count(*) > 1
     """, {"repos": list(repos)}).fetchall()
     return Gate(passed=not dupes, observed=len(dupes), limit=0,

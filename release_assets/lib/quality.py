@@ -14,10 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, overload
 
 import duckdb
 import pandas as pd
+
+from release_assets.lib import storage
+from release_assets.lib.classify import (
+    CERTIFICATE_SUFFIXES,
+    PROVENANCE_SUFFIXES,
+    SCORECARD_PROVENANCE_SUFFIXES,
+    SCORECARD_SIGNATURE_SUFFIXES,
+    SIGNATURE_SUFFIXES,
+)
+from release_assets.lib.latest import latest_per_repo
 
 Target = Literal["body", "artifact"]
 Match = Literal["suffix", "contains", "regex"]
@@ -87,11 +97,6 @@ SEED = Rubric(
     ),
 )
 
-# OpenSSF Scorecard's Signed-Releases suffixes (checks/raw/signed_releases.go), case-sensitive
-# there as here.
-SCORECARD_SIGNATURE_SUFFIXES = (".asc", ".minisig", ".sig", ".sign", ".sigstore", ".sigstore.json")
-SCORECARD_PROVENANCE_SUFFIXES = (".intoto.jsonl",)
-
 _PACKAGES = (
     ".tar.gz", ".zip", ".exe", ".tgz", ".tar.xz", ".tar.zst", ".tar.bz2", ".txz", ".7z",
     ".deb", ".rpm", ".apk", ".dmg", ".pkg", ".msi", ".msix", ".appimage", ".snap", ".flatpak",
@@ -126,9 +131,12 @@ DEFAULT = Rubric(
         )),
         Check("signatures", "Signatures", 20, (
             *SEED.check("signatures").rules,
+            # Scorecard's suffixes first (case-sensitive, as Scorecard matches), then the
+            # classifier's signatures, signed in-toto attestations and certificates, any case.
             *_suffixes(*SCORECARD_SIGNATURE_SUFFIXES),
-            *_suffixes(*SCORECARD_PROVENANCE_SUFFIXES),  # a signed in-toto attestation
-            *_suffixes(".sig", ".asc", ".minisig", ".sign", ".pem", case_sensitive=False),
+            *_suffixes(*SCORECARD_PROVENANCE_SUFFIXES),
+            *_suffixes(*SIGNATURE_SUFFIXES, *PROVENANCE_SUFFIXES, *CERTIFICATE_SUFFIXES,
+                       case_sensitive=False),
         )),
         Check("sbom", "SBOM", 15, (
             *SEED.check("sbom").rules,
@@ -137,7 +145,7 @@ DEFAULT = Rubric(
         )),
         Check("provenance", "Provenance", 0, (
             *_suffixes(*SCORECARD_PROVENANCE_SUFFIXES),
-            *_suffixes(".intoto.jsonl", ".intoto.json", ".provenance.json", case_sensitive=False),
+            *_suffixes(*PROVENANCE_SUFFIXES, case_sensitive=False),
         )),
     ),
 )
@@ -239,7 +247,7 @@ def define_scope(con: duckdb.DuckDBPyConnection, repos: Sequence[str] | None) ->
     """Temp tables `scope_releases` / `scope_artifacts`: the columns scoring reads of the stored,
     not deleted, rows of `repos` (all repositories when None)."""
     where = "deleted_at IS NULL" + (
-        "" if repos is None else " AND repo IN (SELECT unnest($repos::VARCHAR[]))"
+        "" if repos is None else f" AND {storage.in_repositories(param='$repos')}"
     )
     params = {} if repos is None else {"repos": list(repos)}
     for scope, columns, table in (
@@ -262,10 +270,13 @@ def score_releases(
     return con.execute(score_sql(rubric)).df()
 
 
-def latest_per_repo(scores: pd.DataFrame) -> pd.DataFrame:
-    """Each repository's latest published release: first non-draft in GitHub's list order."""
-    published = scores[~scores["draft"].astype(bool)]
-    return published.sort_values(["repo", "list_position"]).groupby("repo", sort=True).head(1)
+@overload
+def below_threshold(score: int, threshold: int) -> bool: ...
+@overload
+def below_threshold(score: pd.Series, threshold: int) -> pd.Series: ...
+def below_threshold(score: pd.Series | int, threshold: int) -> pd.Series | bool:
+    """The one comparison of a score with `quality.threshold`: a score equal to it passes."""
+    return score < threshold
 
 
 def scorecard_signed_releases(scores: pd.DataFrame, lookback: int = 5) -> pd.DataFrame:
@@ -315,7 +326,8 @@ def repository_summary(scores: pd.DataFrame, flags: pd.DataFrame, threshold: int
     summary = pd.DataFrame({
         "releases_scored": grouped.size(),
         "mean_score": grouped["score"].mean().round(1),
-        "releases_below_threshold": (published["score"] < threshold).groupby(published["repo"]).sum(),
+        "releases_below_threshold": below_threshold(published["score"], threshold)
+        .groupby(published["repo"]).sum(),
     })
     summary = summary.join(latest[["tag", "score", "missing"]].rename(columns={
         "tag": "latest_tag", "score": "latest_score", "missing": "latest_missing"}), how="outer")

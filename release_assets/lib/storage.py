@@ -7,14 +7,22 @@ are append-only history (one row per artifact per UTC day, never deleted); HTTP 
 
 from __future__ import annotations
 
+import json
+import math
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 import pandas as pd
+
+from release_assets.lib.github_http import Page, Validator
+from release_assets.lib.settings import Settings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS repositories (
@@ -116,18 +124,30 @@ CREATE TABLE IF NOT EXISTS repository_fetches (
     truncated BOOLEAN,                   -- GitHub's 1,000-release REST ceiling was hit
     completed_via VARCHAR                -- rest | graphql
 );
+-- git clones read the API's clone_url (GitHub Enterprise too); added after the first release
+ALTER TABLE repositories ADD COLUMN IF NOT EXISTS clone_url VARCHAR;
+-- GitHub's immutable-release flag (NULL when GitHub did not say); release_events diffs it
+ALTER TABLE releases ADD COLUMN IF NOT EXISTS immutable BOOLEAN;
+-- verification requires signatures' Source Repository Owner Identifier to equal it
+ALTER TABLE repositories ADD COLUMN IF NOT EXISTS owner_id BIGINT;
+-- what a fetch skipped or flagged (malformed items, impossible counts); NULL when nothing
+ALTER TABLE repository_fetches ADD COLUMN IF NOT EXISTS problems VARCHAR;
+-- one row per discovery source per run: an org listing or an explicit repository's lookup
+CREATE TABLE IF NOT EXISTS discovery_fetches (
+    source VARCHAR NOT NULL,             -- 'org:<login>' or 'repo:<owner/name>'
+    fetched_at TIMESTAMPTZ NOT NULL,
+    run_id VARCHAR,
+    status VARCHAR NOT NULL,             -- ok | not_modified | missing | failed
+    error VARCHAR,                       -- the cause in words, e.g. 'organisation acme not found (404)'
+    requests INTEGER NOT NULL,
+    not_modified INTEGER NOT NULL,
+    rate_limit_points INTEGER NOT NULL
+);
 """
 
-DEFAULT_DB_NAME = "release_assets.duckdb"
-
-
 def default_db_path() -> Path:
-    """`RELEASE_ASSETS_DB`, else a file under `DAGSTER_HOME`, else `./data`."""
-    if explicit := os.environ.get("RELEASE_ASSETS_DB"):
-        return Path(explicit)
-    if home := os.environ.get("DAGSTER_HOME"):
-        return Path(home) / DEFAULT_DB_NAME
-    return Path("data") / DEFAULT_DB_NAME
+    """The DuckDB file this process's environment names (rules: `Settings.duckdb_path`)."""
+    return Settings.from_environ(os.environ).duckdb_path()
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -154,6 +174,62 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ())
     results are always read to the end (never `fetchone()`)."""
     rows = con.execute(sql, list(params)).fetchall()
     return rows[0][0] if rows else None
+
+
+def in_repositories(column: str = "repo", param: str = "?") -> str:
+    """SQL: `column` is one of the repository keys bound to `param` (a list of names).
+
+    The one way this project filters by repository: IN (unnest) is a hash join, while
+    list_contains would scan the list once per row.
+    """
+    return f"{column} IN (SELECT unnest({param}::VARCHAR[]))"
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    rows: int  # the whole table (its live rows when `live_only`)
+    repository_rows: int | None  # the rows of the repositories asked about, None if none asked
+    columns: list[tuple[str, str]]  # (name, DuckDB type)
+    headers: tuple[str, ...]
+    preview: list[tuple[object, ...]]  # NULL is None, never NaN
+
+
+def summarise_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    repos: Sequence[str] | None = None,
+    live_only: bool = False,
+    preview_columns: Sequence[str] = (),
+    order_by: str | None = None,
+    preview_rows: int = 10,
+) -> TableSummary:
+    """Row counts, schema and the first rows of `table` (the preview from `repos` when given).
+
+    `live_only` leaves out rows marked deleted; `order_by` is an ORDER BY list over the table.
+    """
+    live = "deleted_at IS NULL" if live_only else "true"
+    rows = int(scalar(con, f"SELECT count(*) FROM {table} WHERE {live}"))
+    scope, params = (live, []) if repos is None else (
+        f"{live} AND {in_repositories()}", [list(repos)]
+    )
+    repository_rows = (
+        None if repos is None
+        else int(scalar(con, f"SELECT count(*) FROM {table} WHERE {scope}", params))
+    )
+    headers = tuple(c.strip('"') for c in preview_columns)
+    preview: list[tuple[object, ...]] = []
+    if headers:
+        select = ", ".join(f'"{c}"' for c in headers)
+        order = f" ORDER BY {order_by}" if order_by else ""
+        preview = [
+            tuple(None if isinstance(v, float) and math.isnan(v) else v for v in row)
+            for row in con.execute(
+                f"SELECT {select} FROM {table} WHERE {scope}{order} LIMIT {int(preview_rows)}",
+                params,
+            ).fetchall()
+        ]
+    return TableSummary(rows, repository_rows, table_columns(con, table), headers, preview)
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
@@ -246,3 +322,63 @@ def append_new(
     finally:
         con.unregister("incoming_rows")
     return scalar(con, f"SELECT count(*) FROM {table}") - before
+
+
+# -- HTTP validators (ETags) ------------------------------------------------------------------
+def _below_base(url: str, api_base_path: str) -> str:
+    """A stored page URL as its path + query below the API base. Rows written before keys were
+    relative hold absolute URLs (of whatever host or port served them): read as the same key."""
+    if not url.startswith("http"):
+        return url
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return path[len(api_base_path):] if api_base_path and path.startswith(api_base_path) else path
+
+
+def load_validators(
+    con: duckdb.DuckDBPyConnection, identity: str, api_base_path: str = ""
+) -> dict[str, Validator]:
+    """Every stored validator of a token, by page key (path + query below the API base URL)."""
+    rows = con.execute(
+        "SELECT url, etag, last_modified, next_url, item_keys FROM http_validators "
+        "WHERE token_identity = ? ORDER BY starts_with(url, 'http') DESC",  # relative rows win
+        [identity],
+    ).fetchall()
+    return {
+        _below_base(url, api_base_path): Validator(
+            etag, last_modified,
+            _below_base(next_url, api_base_path) if next_url else None,
+            tuple(json.loads(keys or "[]")),
+        )
+        for url, etag, last_modified, next_url, keys in rows
+    }
+
+
+def store_validators(
+    con: duckdb.DuckDBPyConnection, identity: str, pages: Sequence[Page], stored_at: datetime
+) -> None:
+    """Keep each freshly read page's validator; a page with a malformed item is not kept, so
+    the next refresh reads (and reports) it again instead of answering 304."""
+    fresh = [p for p in pages if not p.not_modified and p.cacheable]
+    if not fresh:
+        return
+    frame = pd.DataFrame(
+        {
+            "token_identity": identity,
+            "url": [p.key for p in fresh],
+            "etag": [p.validator.etag for p in fresh],
+            "last_modified": [p.validator.last_modified for p in fresh],
+            "next_url": [p.validator.next_url for p in fresh],
+            "item_count": [len(p.validator.item_keys) for p in fresh],
+            "item_keys": [json.dumps(list(p.validator.item_keys)) for p in fresh],
+            "stored_at": stored_at,
+        }
+    )
+    upsert_frame(con, "http_validators", frame, ("token_identity", "url"))
+    uncached = [p.key for p in pages if not p.not_modified and not p.cacheable]
+    if uncached:
+        con.execute(  # the relative key, and an absolute URL stored by an older version
+            "DELETE FROM http_validators WHERE token_identity = $id AND list_has_any("
+            "[url, regexp_replace(url, '^https?://[^/]+(/api/v3)?', '')], $keys::VARCHAR[])",
+            {"id": identity, "keys": uncached},
+        )

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
+from release_assets.lib import storage
+
 # Per snapshot: gain since the previous observation of the same artifact, or reset flags.
 _STEPS = """
 WITH s AS (
@@ -67,7 +69,7 @@ RESET_COLUMNS = [
 def _scope(repos: Sequence[str] | None) -> tuple[str, dict[str, object]]:
     if repos is None:
         return "true", {}
-    return "s.repo IN (SELECT unnest($repos::VARCHAR[]))", {"repos": list(repos)}
+    return storage.in_repositories("s.repo", "$repos"), {"repos": list(repos)}
 
 
 def define_steps(con: duckdb.DuckDBPyConnection, repos: Sequence[str] | None = None) -> None:

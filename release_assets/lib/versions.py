@@ -2,7 +2,8 @@
 
 Tags are not always semver (`jq-1.5`, `v2.0.0-rc.1`, `jq-1.5rc1`, `release-2024-01`): the version
 is read from the first `MAJOR.MINOR[.PATCH][pre-release]` run in the tag; a tag with no dotted
-number has no version.
+number has no version. Whatever a tag holds (5,000 digits, a component beyond a 32-bit column),
+parsing never raises: a tag that does not give a usable version is "unparsed" (None).
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ _VERSION_IN_TAG = re.compile(
 )
 
 
+# Git refs are at most a few hundred bytes; longer text is not a tag worth a regex search.
+MAX_TAG_LENGTH = 256
+# version_major/minor/patch are INTEGER columns
+MAX_COMPONENT = 2**31 - 1
+
+
 @dataclass(frozen=True)
 class TagVersion:
     tag: str
@@ -32,7 +39,7 @@ class TagVersion:
 
 def parse_tag(tag: str | None) -> TagVersion | None:
     """The semantic version a tag names, or None when no version can be read."""
-    if not tag:
+    if not tag or not isinstance(tag, str) or len(tag) > MAX_TAG_LENGTH:
         return None
     match = _VERSION_IN_TAG.search(tag)
     if match is None:
@@ -42,15 +49,14 @@ def parse_tag(tag: str | None) -> TagVersion | None:
         # semver pre-release identifiers are dot-separated alphanumerics: rc1 -> rc.1
         pre = re.sub(r"^([A-Za-z]+)[-.]?(\d+)", r"\1.\2", pre).replace("-", ".").lower()
     try:
+        parts = [int(match["major"]), int(match["minor"]), int(match["patch"] or 0)]
+        if max(parts) > MAX_COMPONENT:
+            return None
         version = semver.Version(
-            int(match["major"]),
-            int(match["minor"]),
-            int(match["patch"] or 0),
-            prerelease=pre or None,
-            build=match["build"],
+            parts[0], parts[1], parts[2], prerelease=pre or None, build=match["build"]
         )
         semver.Version.parse(str(version))  # rejects identifiers semver does not allow
-    except ValueError:
+    except (ValueError, TypeError):
         return None
     return TagVersion(tag=tag, version=version)
 

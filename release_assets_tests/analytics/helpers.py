@@ -17,13 +17,13 @@ from release_assets.defs.analytics.assets import (
     release_quality,
 )
 from release_assets.defs.github.assets import github_releases, repositories
+from release_assets.defs.partitions import RANGE_END, RANGE_START
 from release_assets.defs.resources import resource_defs
-from release_assets.lib import ingest, storage
+from release_assets.lib import storage
+from release_assets.lib.ingest import store_releases
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "github-api"
 PER_REPOSITORY = [github_releases, release_cadence, release_quality, download_trends]
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 
 
 def recorded_releases(file_name: str) -> list[dict[str, Any]]:
@@ -36,11 +36,8 @@ def recorded_releases(file_name: str) -> list[dict[str, Any]]:
 
 def store_recorded(db: Path, repo: str, releases: list[dict[str, Any]]) -> None:
     """Rows exactly as ingestion writes them, without a server (lib-level tests)."""
-    rows, artifacts = ingest.release_rows(repo, enumerate(releases), datetime.now(UTC))
     with storage.connect(db) as con:
-        storage.upsert_frame(con, "releases", ingest._frame(rows, "releases", con), ["release_id"])
-        storage.upsert_frame(con, "release_artifacts",
-                             ingest._frame(artifacts, "release_artifacts", con), ["artifact_id"])
+        store_releases(con, repo, releases, observed_at=datetime.now(UTC))
 
 
 def query(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:

@@ -16,14 +16,14 @@ from release_assets.defs.analytics.assets import (
     release_dashboard,
     release_quality,
 )
+from release_assets.defs.partitions import RANGE_END, RANGE_START
 from release_assets.defs.resources import resource_defs
-from release_assets.demo.snapshot import DEMO_REPOSITORIES, load_demo_world
+from release_assets.demo.snapshot import DEMO_REPOSITORIES
 from release_assets.lib import storage
 from release_assets.lib.github_client import GitHubClient
 from release_assets.lib.ingest import refresh_repositories
-from release_assets_tests.analytics.helpers import RANGE_END, RANGE_START
 from release_assets_tests.generated_org import generate_org
-from release_assets_tests.github_server import GitHubServer, World
+from release_assets_tests.github_server import GitHubServer, World, load_demo_world
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

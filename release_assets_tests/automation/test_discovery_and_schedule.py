@@ -8,7 +8,7 @@ import dagster as dg
 
 from release_assets.defs.automation.discovery_sensor import repository_discovery_sensor
 from release_assets.defs.automation.schedules import weekly_release_refresh
-from release_assets.defs.automation.settings import RANGE_END, RANGE_START
+from release_assets.defs.partitions import RANGE_END, RANGE_START
 from release_assets_tests.automation.conftest import config_resource
 from release_assets_tests.generated_org import generate_org
 from release_assets_tests.github_server import GitHubServer

@@ -1,10 +1,11 @@
 """One production-shaped deployment shared by the deployment tests (starting it costs ~10 s).
 
-PostgreSQL: `RELEASE_ASSETS_TEST_POSTGRES_URL` (set by .ci/run) or a throwaway cluster started
-here; never skipped. GitHub: the local GitHub-compatible server on the demo world (recorded real
-responses) plus a generated org `acme`, so the refresh exercises both explicit repositories and
-org discovery. The instance is `infra/dagster.yaml` and the workspace `infra/workspace.yaml`,
-byte for byte: what the tests pass is what operators deploy.
+PostgreSQL: the session's `postgres_server_url` (release_assets_tests/conftest.py: the server at
+`RELEASE_ASSETS_TEST_POSTGRES_URL`, or a throwaway cluster); never skipped. GitHub: the local
+GitHub-compatible server on the demo world (recorded real responses) plus a generated org `acme`,
+so the refresh exercises both explicit repositories and org discovery. The instance is
+`infra/dagster.yaml` and the workspace `infra/workspace.yaml`, byte for byte: what the tests pass
+is what operators deploy.
 """
 
 from __future__ import annotations
@@ -17,20 +18,19 @@ from pathlib import Path
 
 import pytest
 
-from release_assets.demo.snapshot import DEMO_REPOSITORIES, load_demo_world
+from release_assets.defs.partitions import RANGE_END, RANGE_START
+from release_assets.demo.snapshot import DEMO_REPOSITORIES
 from release_assets_tests.conftest import TEST_TOKEN
 from release_assets_tests.deployment import postgres
 from release_assets_tests.deployment.graphql import DagsterGraphQL
 from release_assets_tests.deployment.processes import DagsterDeployment, wait_until
 from release_assets_tests.generated_org import generate_org
-from release_assets_tests.github_server import GitHubServer
+from release_assets_tests.github_server import GitHubServer, load_demo_world
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 ARTIFACTS = ROOT / "test-artifacts" / "deployment"  # screenshots and process logs (gitignored)
 
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,19 +39,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "deployment: long (tens of seconds): real code server, webserver, daemon, PostgreSQL, "
         "and for the UI test a real Chromium; never skipped",
     )
-
-
-@pytest.fixture(scope="session")
-def postgres_server_url() -> Iterator[str]:
-    url = os.environ.get(postgres.URL_ENV)
-    if url:
-        yield url
-        return
-    cluster = postgres.ThrowawayCluster.start()
-    try:
-        yield cluster.url
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture(scope="package")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -124,6 +125,7 @@ class DagsterGraphQL:
                     ... on MessageEvent { message level }
                     ... on ExecutionStepFailureEvent { error { message } }
                     ... on RunFailureEvent { error { message } }
+                    ... on EngineEvent { error { message stack } }
                 } } } }""",
             {"id": run_id},
         )
@@ -132,8 +134,34 @@ class DagsterGraphQL:
         for event in events:
             error = event.get("error") or {}
             if error.get("message") or event.get("level") in ("ERROR", "CRITICAL"):
-                out.append(f"{event['__typename']}: {error.get('message') or event.get('message')}")
+                cause = error.get("message") or event.get("message")
+                # An engine error (a run worker that could not load the code) carries its cause
+                # in the stack: the last frames say which module failed.
+                stack = "".join(error.get("stack") or [])[-1500:]
+                out.append(f"{event['__typename']}: {event.get('message')}: {cause}{stack}")
         return out
+
+    def run_worker_pid(self, run_id: str) -> int | None:
+        """The run worker's process id, from the code server's "Started process for run" event."""
+        data = self(
+            """query Logs($id: ID!) { logsForRun(runId: $id) { __typename
+                ... on EventConnection { events { ... on MessageEvent { message } } } } }""",
+            {"id": run_id},
+        )
+        for event in data["logsForRun"].get("events", []):
+            match = re.search(r"Started process for run \(pid: (\d+)\)", event.get("message") or "")
+            if match:
+                return int(match.group(1))
+        return None
+
+    def claimed_pool_slots(self, pool: str = "duckdb") -> list[dict[str, str]]:
+        """The slots of a concurrency pool held right now: [{runId, stepKey}]."""
+        data = self(
+            """query Slots($key: String!) { instance { concurrencyLimit(concurrencyKey: $key) {
+                claimedSlots { runId stepKey } } } }""",
+            {"key": pool},
+        )
+        return data["instance"]["concurrencyLimit"]["claimedSlots"]
 
     def wait_for_run(
         self, run_id: str, *, timeout: float, on_wait: Callable[[], None] | None = None

@@ -1,7 +1,8 @@
 """PostgreSQL for the deployment tests: the CI server, or a throwaway cluster of our own.
 
-`.ci/run` starts a server and exports `RELEASE_ASSETS_TEST_POSTGRES_URL`. Without it (a developer
-running `make test`) we start a cluster with the Debian PostgreSQL binaries in a temporary
+With `RELEASE_ASSETS_TEST_POSTGRES_URL` set, that server is used. Without it (`make test`, which
+installs the Debian `postgresql` package if it is missing) we start a cluster with the Debian
+PostgreSQL binaries (the newest under /usr/lib/postgresql, or `RELEASE_ASSETS_PG_BIN`) in a temporary
 directory, on 127.0.0.1 and a free port, with trust authentication: nothing outside this machine
 can reach it and it is deleted afterwards. PostgreSQL refuses to run as root, so as root the
 cluster belongs to the `postgres` user. Every test gets its own database, so reruns start clean.
@@ -25,7 +26,18 @@ import psycopg2
 from release_assets_tests.deployment.processes import free_port
 
 URL_ENV = "RELEASE_ASSETS_TEST_POSTGRES_URL"
-PG_BIN = Path(os.environ.get("RELEASE_ASSETS_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _debian_pg_bin() -> Path:
+    """The newest Debian PostgreSQL server's bin/ (bookworm ships 15, trixie 17)."""
+    versions = sorted(
+        (int(d.name), d / "bin") for d in Path("/usr/lib/postgresql").glob("*")
+        if d.name.isdigit() and (d / "bin" / "initdb").exists()
+    )
+    return versions[-1][1] if versions else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = Path(os.environ["RELEASE_ASSETS_PG_BIN"]) if os.environ.get("RELEASE_ASSETS_PG_BIN") else _debian_pg_bin()
 
 
 def _as_postgres_user(argv: list[str]) -> list[str]:
@@ -50,7 +62,7 @@ class ThrowawayCluster:
         if not (PG_BIN / "initdb").exists():
             raise RuntimeError(
                 f"no PostgreSQL binaries in {PG_BIN}: `apt-get install -y postgresql` "
-                f"(or run .ci/run, which does), or set {URL_ENV}"
+                f"(`make test` does), or set {URL_ENV}"
             )
         root = Path(tempfile.mkdtemp(prefix="release-assets-pg-"))
         if os.geteuid() == 0:

@@ -9,9 +9,12 @@ live in PostgreSQL and nowhere else.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -20,6 +23,7 @@ from release_assets.demo.snapshot import DEMO_REPOSITORIES
 from release_assets_tests.deployment import postgres
 from release_assets_tests.deployment.conftest import INFRA, RANGE_END, RANGE_START, Deployment
 from release_assets_tests.deployment.processes import wait_until
+from release_assets_tests.github_server import GitHubServer
 
 pytestmark = [pytest.mark.deployment, pytest.mark.timeout(300)]
 
@@ -140,3 +144,51 @@ def test_online_backup_of_the_duckdb_file(refreshed: Deployment) -> None:
     again = subprocess.run([sys.executable, str(INFRA / "backup_duckdb.py"), str(refreshed.db_path), str(target)],
                            capture_output=True, text=True, timeout=60)
     assert again.returncode == 1 and "exists" in again.stderr
+
+
+def data_table_counts(db_path: Path) -> dict[str, int]:
+    """Rows per table, except the per-run fetch logs (`*_fetches`), which every run appends to."""
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        tables = [row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+                  if not row[0].endswith("_fetches")]
+        return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+
+
+def test_a_killed_run_frees_its_slot_and_is_retried(
+    refreshed: Deployment, deployment_github: GitHubServer
+) -> None:
+    """SIGKILL of a run worker holding the `duckdb` slot never wedges the daemon deployment.
+
+    The code server marks the run failed, run monitoring frees the slot it held
+    (`free_slots_after_run_end_seconds`), run retries start it again, and afterwards every data table
+    holds what the uninterrupted refresh stored.
+    """
+    graphql = refreshed.graphql
+    processes = refreshed.processes.processes
+    before = data_table_counts(refreshed.db_path)
+    partitions = graphql.partition_keys("releases")
+    # One slow release list keeps the ingestion step (and so the slot) busy until the kill.
+    deployment_github.inject(r"/repos/zeit/hyper/releases", delay=20)
+    killed = graphql.launch_run(
+        "repository_refresh", tags={RANGE_START: partitions[0], RANGE_END: partitions[-1]}
+    )
+
+    def holds_slot() -> bool:
+        return any(slot["runId"] == killed for slot in graphql.claimed_pool_slots())
+
+    wait_until("the refresh to hold the duckdb slot", holds_slot, timeout=120, interval=0.2,
+               processes=processes)
+    pid = wait_until("the run worker's pid", lambda: graphql.run_worker_pid(killed), timeout=30)
+    os.kill(pid, signal.SIGKILL)
+
+    assert graphql.wait_for_run(killed, timeout=60) == "FAILURE"
+    wait_until("run monitoring to free the dead run's slot", lambda: not holds_slot(), timeout=120,
+               interval=1.0, processes=processes)
+    retry = wait_until(
+        "run retries to start the killed run again",
+        lambda: next((run["runId"] for run in graphql.runs()
+                      if {"key": "dagster/parent_run_id", "value": killed} in run["tags"]), None),
+        timeout=90, interval=1.0, processes=processes,
+    )
+    refreshed.run_to_end(retry)
+    assert data_table_counts(refreshed.db_path) == before

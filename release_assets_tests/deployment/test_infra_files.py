@@ -203,8 +203,36 @@ def test_instance_and_workspace_files() -> None:
     server = yaml.safe_load((INFRA / "workspace.yaml").read_text())["load_from"][0]["grpc_server"]
     assert server["host"] == {"env": "DAGSTER_CODE_SERVER_HOST"}
     assert server["port"] == {"env": "DAGSTER_CODE_SERVER_PORT"}
+    # One name for the code location everywhere: `/locations/release_assets/...` links resolve.
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert workspace_location() == pyproject["tool"]["dagster"]["code_location_name"]
+    assert workspace_location() == pyproject["tool"]["dagster"]["code_location_name"] == "release_assets"
+    command = compose()["services"]["code-server"]["command"]
+    assert command[command.index("--location-name") + 1] == workspace_location()
+    assert command[command.index("-m") + 1] == "release_assets.definitions"
+
+
+def test_a_dead_run_never_holds_the_duckdb_slot() -> None:
+    """A killed run is marked failed and its pool slot freed, so the next refresh is not wedged.
+
+    The code server fails a run whose worker died; `max_runtime_seconds` ends one whose code
+    server died too (DefaultRunLauncher has no worker health check); the monitoring daemon then
+    frees the slots a finished run still holds.
+    """
+    monitoring = yaml.safe_load((INFRA / "dagster.yaml").read_text())["run_monitoring"]
+    assert monitoring["enabled"] is True
+    assert 0 < monitoring["free_slots_after_run_end_seconds"] <= 60
+    assert 0 < monitoring["poll_interval_seconds"] <= 60, "slots are freed on the monitoring poll"
+    assert monitoring["max_runtime_seconds"] >= 3600, "a whole-org refresh must be able to finish"
+    assert monitoring["start_timeout_seconds"] > 0 and monitoring["cancel_timeout_seconds"] > 0
+    helm = helm_values()["dagsterDaemon"]["runMonitoring"]
+    assert helm == {
+        "enabled": True,
+        "startTimeoutSeconds": monitoring["start_timeout_seconds"],
+        "cancelTimeoutSeconds": monitoring["cancel_timeout_seconds"],
+        "maxRuntimeSeconds": monitoring["max_runtime_seconds"],
+        "pollIntervalSeconds": monitoring["poll_interval_seconds"],
+        "freeSlotsAfterRunEndSeconds": monitoring["free_slots_after_run_end_seconds"],
+    }
 
 
 def test_example_project_config_is_valid() -> None:

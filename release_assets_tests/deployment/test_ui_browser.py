@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,8 @@ from release_assets_tests.deployment.conftest import ARTIFACTS, Deployment
 
 pytestmark = [pytest.mark.deployment, pytest.mark.timeout(240)]
 
-CHROMIUM = "/usr/bin/chromium"
+# Debian's chromium, found on PATH as `make test` (.ci/system-deps) finds or installs it.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # No sandbox (containers run CI as root), no GPU, and no calls home: the test machine is offline.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update"]
@@ -53,7 +55,7 @@ def expected_checks(asset: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Debian chromium is missing: apt-get install -y chromium (.ci/run does)"
+    assert Path(CHROMIUM).exists(), "Debian chromium is missing: apt-get install -y chromium (make test does)"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:

@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 
 from release_assets.defs.github.assets import github_releases, repositories
+from release_assets.defs.partitions import RANGE_END, RANGE_START
 from release_assets.defs.resources import resource_defs
 from release_assets_tests.generated_org import generate_org
 from release_assets_tests.github_server import GitHubServer, World
@@ -33,8 +34,8 @@ def test_materialize_github_group(
 
         result = dg.materialize(
             [github_releases], instance=instance, resources=resources,
-            tags={"dagster/asset_partition_range_start": keys[0],
-                  "dagster/asset_partition_range_end": "other/tool"},
+            tags={RANGE_START: keys[0],
+                  RANGE_END: "other/tool"},
         )
         assert result.success
         by_key = {
@@ -57,8 +58,8 @@ def test_materialize_github_group(
         github_server.inject(r"/repos/acme/.*/releases", status=500, times=20)
         again = dg.materialize(
             [github_releases], instance=instance, resources=resources,
-            tags={"dagster/asset_partition_range_start": keys[0],
-                  "dagster/asset_partition_range_end": "other/tool"},
+            tags={RANGE_START: keys[0],
+                  RANGE_END: "other/tool"},
         )
         assert again.success  # failed repositories are recorded, not fatal
         [check] = again.get_asset_check_evaluations()

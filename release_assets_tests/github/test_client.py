@@ -31,7 +31,7 @@ def test_second_fetch_is_all_304_and_free(
 ) -> None:
     [repo] = generate_org(world, "acme", repos=1, releases=150, artifacts=2)
     first = fetch_releases(client, repo, {})
-    validators = {p.url: p.validator for p in first.pages}
+    validators = {p.key: p.validator for p in first.pages}
     points_before = client.stats.rate_limit_points
     second = fetch_releases(client, repo, validators)
     assert [p.not_modified for p in second.pages] == [True, True]

@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 
 from release_assets.defs.github.assets import github_releases
+from release_assets.defs.partitions import RANGE_END, RANGE_START
 from release_assets.defs.resources import resource_defs
 from release_assets.defs.verification.assets import release_verification
 from release_assets_tests.github_server import GitHubServer, World
@@ -23,8 +24,8 @@ def materialize(instance: dg.DagsterInstance, repos: list[str]) -> dg.ExecuteInP
         instance=instance,
         resources=resource_defs(),
         tags={
-            "dagster/asset_partition_range_start": repos[0],
-            "dagster/asset_partition_range_end": repos[-1],
+            RANGE_START: repos[0],
+            RANGE_END: repos[-1],
         },
         raise_on_error=False,
     )
@@ -68,13 +69,18 @@ def test_asset_verifies_signed_wheel_and_reports_coverage(
         assert "| repo | tag | artifact_name |" in meta["preview"].value
         # jq-1.5rc1/rc2's notes do not mention their tags: quality, not a security failure
         assert meta["counts_by_status"].value["failed"] == 2
-        assert "| docs | 7 | 2 | 0 | 0 |" in meta["counts_by_check"].value
+        # columns: passed, failed, unverifiable, not_applicable, error
+        assert "| docs | 7 | 2 | 0 | 0 | 0 |" in meta["counts_by_check"].value
         # the wheel is 9,172 bytes and never fetched; the jq binaries neither
         assert meta["bytes_downloaded"].value < 20_000 < meta["artifact_bytes"].value
         assert meta["requests"].value > 0
         found = checks(result)
         assert found["verification_has_no_failures"].passed
         assert found["signed_releases_verify"].passed
+        # max_download_bytes: 0 leaves jq's digest-less binaries unjudged: a warning, with why
+        unjudged = found["verification_has_no_unverifiable"]
+        assert not unjudged.passed and unjudged.severity == dg.AssetCheckSeverity.WARN
+        assert all("hashing is disabled" in r["reason"] for r in unjudged.metadata["reasons"].value)
         downloaded = [
             e.path.rsplit("/", 1)[1] for e in github_server.request_log if e.route == "download"
         ]
@@ -108,3 +114,21 @@ def test_wrong_signer_fails_the_blocking_check_naming_the_release(
         assert warn.metadata["failing_releases"].value == ["mallory/rfc8785.py@v0.1.2"]
         # the rows were written before the check failed: the evidence is queryable
         assert metadata(result)["counts_by_status"].value["failed"] >= 1
+
+
+def test_unverifiable_provenance_warns_and_never_blocks(
+    project_env: Path, world: World, github_server: GitHubServer
+) -> None:
+    worlds.npm_provenance(world)
+    with dg.instance_for_test() as instance:
+        result = materialize(instance, ["sigstore/sigstore-js"])
+        assert result.success  # nothing blocks: "cannot judge" is not "failed"
+        found = checks(result)
+        blocking = found["verification_has_no_failures"]
+        assert blocking.passed and blocking.metadata["unverifiable_checks"].value == 1
+        warning = found["verification_has_no_unverifiable"]
+        assert not warning.passed and warning.severity == dg.AssetCheckSeverity.WARN
+        assert warning.metadata["releases"].value == ["sigstore/sigstore-js@v2.1.0"]
+        [row] = warning.metadata["reasons"].value
+        assert row["artifact"] == worlds.NPM_TARBALL and "intoto 0.0.2" in row["reason"]
+        assert metadata(result)["counts_by_status"].value["unverifiable"] == 1

@@ -10,6 +10,7 @@ import pytest
 from release_assets.lib.verification import (
     ArtifactRef,
     ReleaseRef,
+    RepositoryBinding,
     SignerPolicy,
     bundle_result,
     bundle_target_name,
@@ -32,7 +33,12 @@ BEACON_REPO = "sigstore-conformance/extremely-dangerous-public-oidc-beacon"
 
 
 def email(identity: str, issuer: str = GITHUB_OAUTH) -> SignerPolicy:
-    return SignerPolicy(issuer=issuer, identities=(identity,))
+    """An e-mail signer (no Source Repository in its certificate) configured for one repository."""
+    return SignerPolicy(
+        issuer=issuer,
+        binding=RepositoryBinding("sigstore/sigstore-python"),
+        repository_identities=(identity,),
+    )
 
 
 def artifact_of(bundle: Path) -> bytes:
@@ -157,7 +163,7 @@ def test_reusable_workflow_attestation_needs_its_prefix_allow_listed() -> None:
         data,
         digest=REUSABLE_SUBJECT,
         dsse=True,
-        policy=policy_for_repository("malancas/attest-demo", extra_identities=(REUSABLE,)),
+        policy=policy_for_repository("malancas/attest-demo", trusted_workflows=(REUSABLE,)),
     )
     assert allowed.verified, allowed.reason
     assert allowed.signer_identity is not None and allowed.signer_identity.startswith(REUSABLE)
@@ -177,9 +183,10 @@ def test_allow_listed_reusable_workflow_still_bound_to_the_calling_repository() 
         (GH / "reusable-workflow-attestation.sigstore.json").read_bytes(),
         digest=REUSABLE_SUBJECT,
         dsse=True,
-        policy=policy_for_repository("someone/else", extra_identities=(REUSABLE,)),
+        policy=policy_for_repository("someone/else", trusted_workflows=(REUSABLE,)),
     )
-    assert not verdict.verified and "not allowed" in verdict.reason
+    assert not verdict.verified and verdict.status == "failed"
+    assert "the signing run was for https://github.com/malancas/attest-demo" in verdict.reason
 
 
 # ---------------------------------------------------------------- negative cases
@@ -238,9 +245,10 @@ def test_gh_cli_invalid_signature_bundle_is_rejected() -> None:
         policy=email("brian@dehamer.com"),
         trust_root="production",
     )
-    assert not verdict.verified
-    # sigstore 4.5 stops at the Rekor entry kind (intoto/0.0.2) before reaching the signature.
-    assert "Integrated time only supported for dsse/hashedrekord 0.0.1" in verdict.reason
+    # sigstore 4.5 cannot verify its intoto/0.0.2 entry, but its envelope's signature does not
+    # verify with its own certificate's key: broken whoever issued the certificate.
+    assert not verdict.verified and verdict.status == "failed"
+    assert "does not verify with its own certificate's key" in verdict.reason
 
 
 def test_wrong_identity_is_rejected_with_both_identities_named() -> None:
@@ -366,19 +374,19 @@ def test_unknown_trust_root_is_a_verdict() -> None:
         {"issuer": "x", "identity_prefixes": ("https://github.com/",)},
         {"issuer": "x", "identity_prefixes": ("https://github.com/org/repo",)},
         {"issuer": "x", "identity_prefixes": ("",)},
-        {"issuer": "x", "reusable_workflow_prefixes": (REUSABLE,)},
     ],
 )
 def test_signer_policy_refuses_accept_any_shapes(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
-        SignerPolicy(**kwargs)  # type: ignore[arg-type]
+        SignerPolicy(binding=RepositoryBinding("owner/name"), **kwargs)  # type: ignore[arg-type]
 
 
 def test_default_policy_is_bound_to_the_repository() -> None:
-    p = policy_for_repository("owner/name")
+    p = policy_for_repository("owner/name", repository_id=7, owner_id=3)
     assert p.issuer == "https://token.actions.githubusercontent.com"
     assert p.identity_prefixes == ("https://github.com/owner/name/.github/workflows/",)
-    assert p.identities == () and p.reusable_workflow_prefixes == ()
+    assert p.identities == () and p.repository_identities == ()
+    assert p.binding == RepositoryBinding("owner/name", 7, 3)
     with pytest.raises(ValueError):
         policy_for_repository("not-a-repo")
 
@@ -391,7 +399,7 @@ def test_bundle_target_names() -> None:
     assert bundle_target_name(".sigstore") is None
 
 
-def test_legacy_cosign_pairs_are_not_applicable() -> None:
+def test_legacy_cosign_pairs_are_unverifiable() -> None:
     names = [
         "app",
         "app.sig",
@@ -411,7 +419,7 @@ def test_legacy_cosign_pairs_are_not_applicable() -> None:
     result = legacy_cosign_result(
         pairs[0], release=ReleaseRef("o/r", 1, "v1"), artifact=ArtifactRef(7, "app")
     )
-    assert result.status == "not_applicable" and "cannot be verified offline" in result.reason
+    assert result.status == "unverifiable" and "cannot be verified offline" in result.reason
 
 
 def test_verdict_becomes_a_result_row() -> None:

@@ -29,14 +29,12 @@ BEACON = (
 
 
 def cli(tmp_path: Path, *args: str | Path) -> tuple[int, dict[str, Any]]:
-    """`release-assets verify-bundle ARGS` in process (the `offline` fixture guards the network)."""
+    """`release-assets verify-bundle ARGS` in process (the `offline` fixture guards the network);
+    stdout must be exactly one JSON object, whatever the outcome."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        try:
-            code = main(["verify-bundle", *map(str, args)])
-        except SystemExit as exc:  # argparse usage errors
-            code = int(exc.code or 0)
-    return code, json.loads(out.getvalue()) if out.getvalue().strip() else {}
+        code = main(["verify-bundle", *map(str, args)])
+    return code, json.loads(out.getvalue())
 
 
 def test_console_script_prints_one_json_object(tmp_path: Path) -> None:
@@ -50,10 +48,8 @@ def test_console_script_prints_one_json_object(tmp_path: Path) -> None:
         str(SP / "bundle_v3_github.whl.sigstore"),
         "--digest",
         WHEEL_DIGEST,
-        "--identity",
-        RFC8785_WORKFLOWS,
-        "--issuer",
-        ACTIONS,
+        "--repository",
+        "trailofbits/rfc8785.py",
     ]
     done = subprocess.run(
         [str(script), *args], capture_output=True, text=True, env=env, timeout=120, check=False
@@ -71,6 +67,9 @@ def digest_of(path: Path) -> str:
 
 
 A_TXT_DIGEST = "sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
+# E-mail signers have no Source Repository: an exact --identity accepts them for any repository
+# named, and the verdict says the repository could not be bound.
+ANY_REPOSITORY = "sigstore/sigstore-python"
 POSITIVE = [
     # bundle, artifact (relative to SP) or digest, identity, issuer, trust root, dsse
     ("bundle.txt.sigstore", "bundle.txt", "a@tny.town", OAUTH, "staging", False),
@@ -125,11 +124,15 @@ def test_positive_cases_verify(
     target = (
         ["--digest", subject] if subject.startswith("sha256:") else ["--artifact", SP / subject]
     )
+    # a workflow prefix names its repository (https://github.com/OWNER/NAME/...); e-mails none
+    repository = "/".join(identity.split("/")[3:5]) if "/" in identity else ""
     code, out = cli(
         tmp_path,
         "--bundle",
         SP / bundle,
         *target,
+        "--repository",
+        repository or ANY_REPOSITORY,
         "--identity",
         identity,
         "--issuer",
@@ -139,8 +142,11 @@ def test_positive_cases_verify(
         *(["--dsse"] if dsse else []),
     )
     assert code == 0, out
-    assert out["verified"] is True and out["issuer"] == issuer
+    assert out["verified"] is True and out["issuer"] == issuer and out["status"] == "passed"
     assert out["signer_identity"].startswith(identity)
+    assert out["repository_bound"] is bool(repository)
+    if not repository:
+        assert "the repository could not be bound" in out["reason"]
 
 
 def test_gh_cli_attestations_verify(tmp_path: Path) -> None:
@@ -151,8 +157,8 @@ def test_gh_cli_attestations_verify(tmp_path: Path) -> None:
         "--artifact",
         GH / "custom-issuer-artifact",
         "--dsse",
-        "--identity",
-        "https://github.com/too-legit/attest/.github/workflows/",
+        "--repository",
+        "too-legit/attest",
         "--issuer",
         f"{ACTIONS}/hammer-time",
     )
@@ -164,12 +170,13 @@ def test_gh_cli_attestations_verify(tmp_path: Path) -> None:
         "--digest",
         REUSABLE_DIGEST,
         "--dsse",
+        "--repository",
+        "malancas/attest-demo",
         "--identity",
         REUSABLE,
-        "--issuer",
-        ACTIONS,
     )
     assert code == 0 and out["predicate_type"] == "https://slsa.dev/provenance/v1", out
+    assert out["source_repository"] == "https://github.com/malancas/attest-demo"
 
 
 NEGATIVE = [
@@ -208,6 +215,8 @@ def test_negative_cases_are_rejected(
         path,
         "--artifact",
         artifact,
+        "--repository",
+        ANY_REPOSITORY,
         "--identity",
         identity,
         "--issuer",
@@ -216,6 +225,7 @@ def test_negative_cases_are_rejected(
         "staging",
     )
     assert code == 1 and out["verified"] is False and out["reason"], out
+    assert out["outcome"] in ("rejected", "malformed")
 
 
 @pytest.mark.parametrize(
@@ -235,7 +245,14 @@ def test_wrong_identity_and_wrong_root_are_rejected(
     tmp_path: Path, args: list[str], reason: str
 ) -> None:
     code, out = cli(
-        tmp_path, "--bundle", SP / "bundle.txt.sigstore", "--artifact", SP / "bundle.txt", *args
+        tmp_path,
+        "--bundle",
+        SP / "bundle.txt.sigstore",
+        "--artifact",
+        SP / "bundle.txt",
+        "--repository",
+        ANY_REPOSITORY,
+        *args,
     )
     assert code == 1 and reason in out["reason"], out
 
@@ -246,10 +263,8 @@ def test_production_bundle_against_staging_root_and_wrong_artifact_are_rejected(
     base = [
         "--bundle",
         SP / "bundle_v3_github.whl.sigstore",
-        "--identity",
-        RFC8785_WORKFLOWS,
-        "--issuer",
-        ACTIONS,
+        "--repository",
+        "trailofbits/rfc8785.py",
     ]
     code, out = cli(tmp_path, *base, "--digest", WHEEL_DIGEST, "--trust-root", "staging")
     assert code == 1 and "does not chain" in out["reason"]
@@ -263,12 +278,14 @@ def test_production_bundle_against_staging_root_and_wrong_artifact_are_rejected(
         "--digest",
         "sha256:" + "0" * 64,
         "--dsse",
+        "--repository",
+        ANY_REPOSITORY,
         "--identity",
         "brian@dehamer.com",
         "--issuer",
         OAUTH,
     )
-    assert code == 1 and not out["verified"]
+    assert code == 1 and not out["verified"] and out["outcome"] == "rejected"
 
 
 @pytest.mark.parametrize(
@@ -282,21 +299,136 @@ def test_production_bundle_against_staging_root_and_wrong_artifact_are_rejected(
             "cannot read trust root",
         ),
         (["--digest", WHEEL_DIGEST, "--identity", "https://github.com/"], "too broad"),
+        (["--digest", WHEEL_DIGEST, "--repository", "no-slash"], "owner/name"),
+        (["--digest", WHEEL_DIGEST, "--repository", "a/../b"], "owner/name"),
+        (["--digest", WHEEL_DIGEST, "--repository-id", "twelve"], "invalid int value"),
+        # argparse's own errors, which it would print as text and exit with
+        (["--digest", WHEEL_DIGEST, "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+        (["--artifact", "x", "--digest", WHEEL_DIGEST], "not allowed with argument"),
+        (["--help"], "help requested"),
     ],
 )
 def test_usage_errors_exit_2_with_a_json_reason(
     tmp_path: Path, args: list[str], reason: str
 ) -> None:
-    defaults = {"--identity": RFC8785_WORKFLOWS, "--issuer": ACTIONS}
-    for key, value in defaults.items():
-        if key not in args:
-            args = [*args, key, value]
+    if "--repository" not in args:
+        args = [*args, "--repository", "trailofbits/rfc8785.py"]
     code, out = cli(tmp_path, "--bundle", SP / "bundle_v3_github.whl.sigstore", *args)
     assert code == 2 and out["usage_error"] and reason in out["reason"], out
 
 
-def test_missing_arguments_are_argparse_usage_errors(tmp_path: Path) -> None:
-    code, _ = cli(
-        tmp_path, "--bundle", SP / "bundle.txt.sigstore", "--identity", "x", "--issuer", OAUTH
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--bundle", str(SP / "bundle.txt.sigstore"), "--identity", "x", "--issuer", OAUTH],
+        ["--bundle", str(SP / "bundle.txt.sigstore"), "--digest", WHEEL_DIGEST],  # no repository
+    ],
+)
+def test_missing_arguments_are_json_usage_errors(tmp_path: Path, args: list[str]) -> None:
+    code, out = cli(tmp_path, *args)
+    assert code == 2 and out["usage_error"] is True
+    assert (
+        "the following arguments are required" in out["reason"]
+        or "one of the arguments" in (out["reason"])
     )
-    assert code == 2
+
+
+def test_console_script_usage_error_is_json_on_stdout(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "release-assets"
+    done = subprocess.run(
+        [str(script), "verify-bundle", "--bundle"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    out = json.loads(done.stdout)
+    assert out["usage_error"] is True and "--bundle" in out["reason"]
+
+
+REUSABLE_SIGNER = (
+    "https://github.com/github/artifact-attestations-workflows/.github/workflows/attest.yml"
+    "@09b495c3f12c7881b3cc17209a327792065c1a1d"
+)
+
+
+@pytest.mark.parametrize(
+    ("repository", "identity", "code"),
+    [
+        # the reusable workflow's own repository, with its own workflows: it signed, but the
+        # run was malancas/attest-demo's, so the signature is not this repository's
+        ("github/artifact-attestations-workflows", None, 1),
+        ("malancas/attest-demo", REUSABLE_SIGNER, 0),
+        ("Malancas/Attest-Demo", REUSABLE_SIGNER, 0),  # GitHub names are case-insensitive
+        ("malancas/other", REUSABLE_SIGNER, 1),
+        ("malancas/attest", REUSABLE_SIGNER, 1),  # a prefix of the real name is not it
+    ],
+)
+def test_reusable_workflow_signature_is_bound_to_the_calling_repository(
+    tmp_path: Path, repository: str, identity: str | None, code: int
+) -> None:
+    got, out = cli(
+        tmp_path,
+        "--bundle",
+        GH / "reusable-workflow-attestation.sigstore.json",
+        "--digest",
+        REUSABLE_DIGEST,
+        "--dsse",
+        "--repository",
+        repository,
+        *(["--identity", identity] if identity else []),
+    )
+    assert got == code, out
+    assert out["source_repository"] == "https://github.com/malancas/attest-demo"
+    if code == 1:
+        assert out["outcome"] == "rejected" and "the signing run was for" in out["reason"]
+    else:
+        assert out["verified"] is True and out["repository_bound"] is True
+
+
+@pytest.mark.parametrize(
+    ("ids", "code", "reason"),
+    [
+        (["--repository-id", "804070735", "--owner-id", "16248153"], 0, "id 804070735"),
+        (["--repository-id", "804070736"], 1, "repository id 804070735, but"),
+        (["--owner-id", "1"], 1, "owner id 16248153, but"),
+    ],
+)
+def test_repository_ids_must_match_when_given(
+    tmp_path: Path, ids: list[str], code: int, reason: str
+) -> None:
+    got, out = cli(
+        tmp_path,
+        "--bundle",
+        GH / "reusable-workflow-attestation.sigstore.json",
+        "--digest",
+        REUSABLE_DIGEST,
+        "--dsse",
+        "--repository",
+        "malancas/attest-demo",
+        "--identity",
+        REUSABLE,
+        *ids,
+    )
+    assert got == code and reason in out["reason"], out
+
+
+def test_npm_intoto_provenance_is_unverifiable_exit_3(tmp_path: Path) -> None:
+    code, out = cli(
+        tmp_path,
+        "--bundle",
+        GH / "sigstore-js-2.1.0-bundle.json",
+        "--digest",
+        "sha256:" + "0" * 64,
+        "--dsse",
+        "--repository",
+        "sigstore/sigstore-js",
+    )
+    assert code == 3, out
+    assert out["verified"] is False
+    assert out["outcome"] == "unverifiable" and out["status"] == "unverifiable"
+    assert "intoto 0.0.2" in out["reason"] and "may well be valid" in out["reason"]
+    # what it claims is still shown, for a person to check another way
+    assert out["signer_identity"].startswith("https://github.com/sigstore/sigstore-js/")

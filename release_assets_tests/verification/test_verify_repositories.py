@@ -104,8 +104,9 @@ def test_jq_checksum_coverage_is_reported_exactly(
     )
     found = rows(db_path, "tag = 'jq-1.5' AND \"check\" = 'checksum'")
     assert found[("jq-1.5", "jq-linux32-no-oniguruma", "checksum")][0] == "not_applicable"
+    # a listed file whose digest cannot be had is not judged: unverifiable, never passed
     status, reason = found[("jq-1.5", "jq-linux64", "checksum")]
-    assert status == "not_applicable" and "hashing is disabled" in reason
+    assert status == "unverifiable" and "hashing is disabled" in reason
     # only the five manifests were downloaded
     assert len(downloads(github_server)) == 5
 
@@ -167,7 +168,7 @@ def test_broken_bundle_is_an_error_for_its_artifact_only(
     assert status == "error" and "not JSON" in reason
     assert found[("v0.1.2", WHEEL, "signature")][0] == "passed"
     status, reason = found[("v0.1.2", "legacy.tar.gz", "signature")]
-    assert status == "not_applicable" and "legacy cosign pair" in reason
+    assert status == "unverifiable" and "legacy cosign pair" in reason
 
 
 def test_rerun_downloads_and_verifies_nothing_again(
@@ -342,7 +343,10 @@ def test_only_the_newest_releases_are_reverified_and_older_rows_are_kept(
 
     verified: list = []
     windowed = verify_repositories(
-        db_path, client, VerificationConfig(recent_releases=20), [repo],
+        db_path,
+        client,
+        VerificationConfig(recent_releases=20),
+        [repo],
         on_repo=lambda _, rows, __: verified.extend(rows),
     )
     assert windowed.releases == 20 and windowed.older_releases_kept == 5
@@ -374,7 +378,7 @@ def test_generated_organisation_serves_metadata_files_that_verify(
         "error",
     }
     provenance = rows(db_path, "artifact_name LIKE '%.intoto.jsonl'")
-    assert {s for s, _ in provenance.values()} == {"not_applicable"}
+    assert {s for s, _ in provenance.values()} == {"unverifiable"}
     assert all("bare DSSE envelope" in r for _, r in provenance.values())
 
 
@@ -389,8 +393,12 @@ def test_rows_are_written_batch_by_batch_and_a_failed_repository_keeps_its_rows(
     def stored_repos() -> list[str]:
         con = duckdb.connect(str(db_path), read_only=True)
         try:
-            return [r for (r,) in con.execute(
-                "SELECT DISTINCT repo FROM release_verification ORDER BY repo").fetchall()]
+            return [
+                r
+                for (r,) in con.execute(
+                    "SELECT DISTINCT repo FROM release_verification ORDER BY repo"
+                ).fetchall()
+            ]
         except duckdb.CatalogException:  # the table is made by the first write
             return []
         finally:
@@ -398,7 +406,11 @@ def test_rows_are_written_batch_by_batch_and_a_failed_repository_keeps_its_rows(
 
     stored_when_done: list[list[str]] = []
     first = verify_repositories(
-        db_path, client, VerificationConfig(), keys, write_every=2,
+        db_path,
+        client,
+        VerificationConfig(),
+        keys,
+        write_every=2,
         on_repo=lambda *_: stored_when_done.append(stored_repos()),
     )
     ordered = sorted(keys)

@@ -7,8 +7,7 @@ import hashlib
 import json
 from typing import Any
 
-from release_assets.demo.verification_demo import compose_verification_demo
-from release_assets_tests.github_server import World
+from release_assets_tests.github_server import World, compose_verification_demo
 
 from .conftest import FIXTURES
 
@@ -22,6 +21,9 @@ REUSABLE = "https://github.com/github/artifact-attestations-workflows/.github/wo
 REUSABLE_REPO = "malancas/attest-demo"
 REUSABLE_WHEEL = "github_provenance_demo-0.0.0-py3-none-any.whl"
 REUSABLE_DIGEST = "sha256:49a3aa6075e0f49f82843e74b5baa614ad2a588e6675612bf108a0a008c5ac25"
+# The ids Fulcio put in that bundle's certificate (Source Repository Identifier / Owner Identifier)
+REUSABLE_REPO_ID = 804070735
+REUSABLE_OWNER_ID = 16248153
 PUBLISHED = "2024-03-01T12:00:00Z"
 
 
@@ -105,10 +107,20 @@ def jq(world: World) -> None:
     compose_verification_demo(world)
 
 
-def reusable_attestation(world: World) -> None:
-    """A release whose wheel GitHub attests through an allow-listed reusable workflow."""
+def repository_with_ids(world: World, full_name: str, repo_id: int, owner_id: int) -> None:
+    """A repository served with the given GitHub ids for it and its owner (as on github.com)."""
+    body = World().add_repo(full_name, repo_id=repo_id)
+    body["owner"]["id"] = owner_id
+    world.import_repo(body)
+
+
+def reusable_attestation(
+    world: World, *, repo_id: int = REUSABLE_REPO_ID, owner_id: int = REUSABLE_OWNER_ID
+) -> None:
+    """A release whose wheel GitHub attests through an allow-listed reusable workflow; the
+    repository has its real ids unless told otherwise (a recreated one has new ids)."""
     bundle = json.loads((GH / "reusable-workflow-attestation.sigstore.json").read_text())
-    world.add_repo(REUSABLE_REPO)
+    repository_with_ids(world, REUSABLE_REPO, repo_id, owner_id)
     add_release(
         world,
         REUSABLE_REPO,
@@ -120,3 +132,28 @@ def reusable_attestation(world: World) -> None:
         {},
     )
     world.add_attestations(REUSABLE_REPO, REUSABLE_DIGEST, [bundle])
+
+
+NPM_BUNDLE = (GH / "sigstore-js-2.1.0-bundle.json").read_bytes()
+NPM_TARBALL = "sigstore-2.1.0.tgz"
+# The tarball itself is not in the fixtures and never fetched (its bundle cannot be judged):
+# a stand-in digest, deliberately not the real file's.
+NPM_TARBALL_DIGEST = sha256(b"stand-in for sigstore-2.1.0.tgz")
+
+
+def npm_provenance(world: World, repo: str = "sigstore/sigstore-js") -> None:
+    """A release shipping npm provenance (sigstore-js 2.1.0's real bundle, a Rekor intoto entry)
+    beside its tarball, from the repository the bundle's certificate names (with its ids)."""
+    repository_with_ids(world, repo, 495574555, 71096353)
+    add_release(
+        world,
+        repo,
+        "v2.1.0",
+        [
+            artifact(NPM_TARBALL, size=40_000, digest=NPM_TARBALL_DIGEST),
+            artifact(
+                f"{NPM_TARBALL}.sigstore.json", size=len(NPM_BUNDLE), digest=sha256(NPM_BUNDLE)
+            ),
+        ],
+        {f"{NPM_TARBALL}.sigstore.json": NPM_BUNDLE},
+    )

@@ -1,4 +1,4 @@
-"""Where alerts go, from the environment at each tick (secrets never leave this module).
+"""Where alerts go, from the environment's `Settings` at each tick (secrets never leave this module).
 
 - `RELEASE_ASSETS_ALERT_WEBHOOK`: a URL that receives each alert as a JSON POST.
 - `SLACK_BOT_TOKEN` + `RELEASE_ASSETS_SLACK_CHANNEL`: a Slack message through dagster-slack.
@@ -13,25 +13,23 @@ from dagster_slack import SlackResource
 
 from release_assets.lib.automation.alerts import Links, render_text
 from release_assets.lib.automation.delivery import DeliveryError, Sender, post_webhook
-
-WEBHOOK_ENV = "RELEASE_ASSETS_ALERT_WEBHOOK"
-SLACK_TOKEN_ENV = "SLACK_BOT_TOKEN"
-SLACK_CHANNEL_ENV = "RELEASE_ASSETS_SLACK_CHANNEL"
-SLACK_API_URL_ENV = "RELEASE_ASSETS_SLACK_API_URL"
-WEBSERVER_ENV = "DAGSTER_WEBSERVER_URL"
+from release_assets.lib.settings import Settings
 
 
 def links() -> Links:
-    return Links(os.environ.get(WEBSERVER_ENV) or "http://localhost:3000")
+    return Links(Settings.from_environ(os.environ).webserver_url)
 
 
 def configured_senders() -> dict[str, Sender]:
+    # Read at each tick, so a rotated webhook or Slack token needs no restart.
+    settings = Settings.from_environ(os.environ)
     senders: dict[str, Sender] = {}
-    if url := os.environ.get(WEBHOOK_ENV):
+    if settings.alert_webhook:
+        url = settings.alert_webhook.get_secret_value()
         senders["webhook"] = lambda payload: post_webhook(url, payload)
-    token, channel = os.environ.get(SLACK_TOKEN_ENV), os.environ.get(SLACK_CHANNEL_ENV)
-    if token and channel:
-        senders["slack"] = _slack_sender(token, channel, os.environ.get(SLACK_API_URL_ENV))
+    if settings.slack_bot_token and settings.slack_channel:
+        token = settings.slack_bot_token.get_secret_value()
+        senders["slack"] = _slack_sender(token, settings.slack_channel, settings.slack_api_url)
     return senders
 
 

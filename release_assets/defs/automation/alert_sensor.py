@@ -11,24 +11,27 @@ ticks and restarts), the run-failure event cursor, and the undelivered queue.
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from release_assets.defs.automation.alert_channels import configured_senders, links
 from release_assets.defs.automation.settings import (
-    RANGE_END,
-    RANGE_START,
     alert_interval_seconds,
     sensor_status,
 )
+from release_assets.defs.history.alerts import security_alerts
+from release_assets.defs.partitions import RANGE_END, RANGE_START
 from release_assets.lib.automation import cursor as cursors
 from release_assets.lib.automation.alerts import CheckOutcome, evaluate, run_failure_payload
 from release_assets.lib.automation.delivery import deliver, enqueue
 
 _HISTORY = 100  # executions read per check and tick
 _CHECK_FAILED = "DagsterAssetCheckFailedError"
+# An execution record's status before its result is in; compared by value because Dagster does
+# not export the status enum publicly.
+_PLANNED = "PLANNED"
 
 
 @dg.sensor(
@@ -55,12 +58,15 @@ def check_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
 
     run_cursor, run_payloads = _run_failures(context, state.get("runs"))
     found += run_payloads
+    security_state, security_payloads = security_alerts(context.instance, state.get("security"), links())
+    found += security_payloads
     for payload in found:
         context.log.info(f"alert: {payload['event']} {payload['dedupe_key']}")
         if senders:
             enqueue(queue, payload, sorted(senders), now)
     queue, delivered = deliver(queue, senders, now=now, log=context.log.warning)
-    cursor = cursors.encode({"marks": marks, "failing": failing, "runs": run_cursor, "queue": queue})
+    cursor = cursors.encode({"marks": marks, "failing": failing, "runs": run_cursor, "queue": queue,
+                             "security": security_state})
     summary = (
         f"{len(found)} new alert(s), {len(delivered)} delivered, {len(queue)} waiting"
         + ("" if senders else " (no channel configured: set RELEASE_ASSETS_ALERT_WEBHOOK or Slack)")
@@ -78,13 +84,13 @@ def _new_outcomes(
     fresh = [r for r in records if r.id > mark]
     if not fresh:
         return []
-    pending = [r.id for r in fresh if r.status == AssetCheckExecutionRecordStatus.PLANNED and _running(context, r.run_id)]
+    pending = [r.id for r in fresh if r.status.value == _PLANNED and _running(context, r.run_id)]
     # An execution still running pins the watermark below it; outcomes above it may be read
     # again next tick, which `evaluate` ignores (same failure, already announced recovery).
     marks[name] = min(pending) - 1 if pending else max(r.id for r in fresh)
     latest: dict[str | None, CheckOutcome] = {}
     for record in sorted(fresh, key=lambda r: r.id):
-        if record.status == AssetCheckExecutionRecordStatus.PLANNED or record.event is None:
+        if record.status.value == _PLANNED or record.event is None:
             continue
         evaluation = record.event.dagster_event.event_specific_data if record.event.dagster_event else None
         if not isinstance(evaluation, dg.AssetCheckEvaluation):
@@ -119,7 +125,7 @@ def _run_partition(context: dg.SensorEvaluationContext, run_id: str | None) -> s
     return f"{start}…{end}" if start and end else None
 
 
-def _plain(metadata: dict[str, Any]) -> dict[str, Any]:
+def _plain(metadata: Mapping[str, Any]) -> dict[str, Any]:
     """Check metadata as JSON values (tables become lists of rows)."""
     plain: dict[str, Any] = {}
     for key, value in metadata.items():
@@ -151,7 +157,9 @@ def _run_failures(context: dg.SensorEvaluationContext, since: str | None) -> tup
             for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
             if e.dagster_event is not None
         ]
-        errors = [f.error for f in failures if getattr(f, "error", None) is not None]
+        errors: list[Any] = [
+            error for f in failures if (error := getattr(f, "error", None)) is not None
+        ]
         if errors and all(e.cls_name == _CHECK_FAILED for e in errors):
             continue  # failed only because a blocking check failed: that check has its own alert
         message = next((_root_message(e) for e in errors if e.cls_name != _CHECK_FAILED), None)

@@ -13,12 +13,11 @@ from release_assets.defs.automation.github import sensor_client, short_digest
 from release_assets.defs.automation.jobs import discover_repositories_job, repository_refresh_job
 from release_assets.defs.automation.settings import (
     PARTITIONS,
-    RANGE_END,
-    RANGE_START,
     SCHEDULE,
     TRIGGER_TAG,
     sensor_status,
 )
+from release_assets.defs.partitions import RANGE_END, RANGE_START
 from release_assets.defs.resources import GitHubResource, ReleaseAssetsConfig
 from release_assets.lib.automation import cursor as cursors
 from release_assets.lib.automation.org_poll import poll_orgs
@@ -77,7 +76,7 @@ def repository_discovery_sensor(
                 tags={**range_tags, TRIGGER_TAG: "discovery"},
             )
         )
-    dynamic = []
+    dynamic: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
     if new:
         dynamic.append(dg.AddDynamicPartitionsRequest(PARTITIONS, new))
     if gone:

@@ -10,13 +10,12 @@ import os
 
 import dagster as dg
 
-from release_assets.lib.config import ConfigError, ScheduleConfig, config_path_from_env, load_config
+from release_assets.lib.config import ConfigError, ScheduleConfig, load_config, resolve_config_path
+from release_assets.lib.settings import Settings
 
-AUTOMATION_ENV = "RELEASE_ASSETS_AUTOMATION"  # "off": schedule and sensors start stopped
-ALERT_INTERVAL_ENV = "RELEASE_ASSETS_ALERT_INTERVAL_SECONDS"
+# Read once, when the code location loads (RELEASE_ASSETS_AUTOMATION, the alert interval, the config).
+ENVIRONMENT = Settings.from_environ(os.environ)
 TRIGGER_TAG = "release_assets/trigger"  # who asked for a run: weekly, discovery, new_release
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 PARTITIONS = "repositories"  # the DynamicPartitionsDefinition's name
 
 # A sensor tick may take 60 s (Dagster's default gRPC timeout); polling stops well before.
@@ -25,7 +24,7 @@ POLL_TIME_BUDGET_SECONDS = 40.0
 
 def schedule_config() -> ScheduleConfig:
     try:
-        return load_config(config_path_from_env()).schedule
+        return load_config(resolve_config_path(ENVIRONMENT.config_path)).schedule
     except ConfigError as exc:
         # The runs report the config error loudly; the code location must still load.
         logging.getLogger(__name__).warning("automation uses default intervals: %s", exc)
@@ -33,8 +32,8 @@ def schedule_config() -> ScheduleConfig:
 
 
 def sensor_status() -> dg.DefaultSensorStatus:
-    off = os.environ.get(AUTOMATION_ENV, "on").lower() in ("off", "0", "false", "no")
-    return dg.DefaultSensorStatus.STOPPED if off else dg.DefaultSensorStatus.RUNNING
+    on = ENVIRONMENT.automation  # RELEASE_ASSETS_AUTOMATION=off: everything starts stopped
+    return dg.DefaultSensorStatus.RUNNING if on else dg.DefaultSensorStatus.STOPPED
 
 
 def schedule_status() -> dg.DefaultScheduleStatus:
@@ -43,10 +42,7 @@ def schedule_status() -> dg.DefaultScheduleStatus:
 
 
 def alert_interval_seconds() -> int:
-    try:
-        return max(1, int(os.environ.get(ALERT_INTERVAL_ENV, "30")))
-    except ValueError:
-        return 30
+    return ENVIRONMENT.alert_interval_seconds
 
 
 SCHEDULE = schedule_config()

@@ -10,10 +10,9 @@ from release_assets.defs.metadata import markdown_table, table_metadata
 from release_assets.defs.partitions import repository_partitions, single_run
 from release_assets.defs.progress import RepositoryProgress
 from release_assets.defs.resources import GitHubResource, ReleaseAssetsConfig
-from release_assets.lib import storage
 from release_assets.lib.discovery import active_repositories, refresh_repository_list
 from release_assets.lib.graphql_releases import complete_with_graphql
-from release_assets.lib.ingest import refresh_repositories
+from release_assets.lib.ingest import RepoRefresh, connector, refresh_repositories
 
 
 @dg.asset(group_name="github", pool="duckdb", kinds={"duckdb", "github"})
@@ -25,8 +24,11 @@ def repositories(
 ) -> dg.MaterializeResult:
     """Every repository the config names or its orgs list, with fork/archived flags and tracking status."""
     client = github.client()
-    found = refresh_repository_list(client, duckdb.database, release_config.load())
-    with storage.connect(duckdb.database) as con:
+    connect = connector(duckdb.get_connection, path=duckdb.database)
+    found = refresh_repository_list(
+        client, connect, release_config.load(), run_id=context.run_id
+    )
+    with connect() as con:
         active = active_repositories(con)
         metadata = table_metadata(
             con, "repositories",
@@ -46,6 +48,9 @@ def repositories(
             "lookup_errors": dg.MetadataValue.md(
                 markdown_table(("source", "error"), sorted(found.errors.items())) if found.errors
                 else "none"
+            ),
+            "skipped_entries": dg.MetadataValue.md(
+                "\n".join(f"- {p}" for p in found.problems[:20]) if found.problems else "none"
             ),
             "requests": stats["requests"],
             "not_modified_304": stats["not_modified"],
@@ -87,12 +92,13 @@ def github_releases(
 
     progress = RepositoryProgress(context.log, len(repos))
 
-    def on_result(result) -> None:
+    def on_result(result: RepoRefresh) -> None:
         failure = f"failed ({result.error})" if result.status == "failed" else None
         progress(result.repo, failure, f"{result.status}, {result.releases} releases")
 
+    connect = connector(duckdb.get_connection, path=duckdb.database)
     results = refresh_repositories(
-        client, duckdb.database, repos, run_id=context.run_id, on_result=on_result,
+        client, connect, repos, run_id=context.run_id, on_result=on_result,
         concurrency=github.concurrency, complete_beyond_ceiling=complete_with_graphql,
     )
     failed = [r for r in results if r.status == "failed"]
@@ -103,15 +109,15 @@ def github_releases(
         "rate_limit_points": stats["rate_limit_points"],
         "repositories_failed": len(failed),
         "repositories_truncated": sum(r.truncated for r in results),
+        "repositories_with_problems": sum(r.problems is not None for r in results),
     }
-    where, params = "list_contains(?::VARCHAR[], repo)", [repos]
-    with storage.connect(duckdb.database) as con:
+    with connect() as con:
         yield dg.MaterializeResult(
             asset_key="releases",
             metadata={
                 **cost,
                 **table_metadata(
-                    con, "releases", where=where + " AND deleted_at IS NULL", params=params,
+                    con, "releases", repos=repos, live_only=True,
                     preview_columns=("repo", "tag", "published_at", "draft", "prerelease", "downloads"),
                     order_by="repo, list_position",
                 ),
@@ -120,7 +126,7 @@ def github_releases(
         yield dg.MaterializeResult(
             asset_key="release_artifacts",
             metadata=table_metadata(
-                con, "release_artifacts", where=where + " AND deleted_at IS NULL", params=params,
+                con, "release_artifacts", repos=repos, live_only=True,
                 preview_columns=("repo", "tag", "name", "kind", "os", "arch", "download_count"),
                 order_by="download_count DESC",
             ),
@@ -130,7 +136,7 @@ def github_releases(
             metadata={
                 "snapshots_added": sum(r.snapshots for r in results),
                 **table_metadata(
-                    con, "download_snapshots", where=where, params=params,
+                    con, "download_snapshots", repos=repos,
                     preview_columns=("repo", "tag", "name", "observed_on", "download_count"),
                     order_by="observed_at DESC, download_count DESC",
                 ),
@@ -147,6 +153,11 @@ def github_releases(
             "failures": dg.MetadataValue.md(
                 markdown_table(("repository", "reason"), [(r.repo, r.error) for r in failed])
                 if failed else "none"
+            ),
+            "skipped_or_flagged": dg.MetadataValue.md(
+                markdown_table(("repository", "what"),
+                               [(r.repo, r.problems) for r in results if r.problems])
+                if any(r.problems for r in results) else "none"
             ),
         },
     )

@@ -5,14 +5,17 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from release_assets.defs.metadata import markdown_table, table_metadata
+from release_assets.defs.metadata import Metadata, markdown_table, table_metadata
 from release_assets.defs.partitions import repository_partitions, single_run
 from release_assets.defs.progress import RepositoryProgress
 from release_assets.defs.resources import GitHubResource, ReleaseAssetsConfig
-from release_assets.lib import storage
+from release_assets.lib.ingest.refresh import connector
+from release_assets.lib.verification.results import STATUSES
 from release_assets.lib.verification.run import VerificationRun, verify_repositories
+from release_assets.lib.verification.store import StoredResult
 
 NO_FAILURES = "verification_has_no_failures"
+NO_UNVERIFIABLE = "verification_has_no_unverifiable"
 SIGNED_VERIFY = "signed_releases_verify"
 
 
@@ -32,6 +35,13 @@ SIGNED_VERIFY = "signed_releases_verify"
             "is a security event, so downstream assets wait. Failing releases are listed.",
         ),
         dg.AssetCheckSpec(
+            NO_UNVERIFIABLE,
+            asset="release_verification",
+            description="Every checksum, signature and attestation could be judged. A warning: "
+            "an unverifiable one (npm intoto provenance, GitHub's private Sigstore, a key-based "
+            "or GPG signature, a file above the hashing cap) may be valid; each reason is listed.",
+        ),
+        dg.AssetCheckSpec(
             SIGNED_VERIFY,
             asset="release_verification",
             description="Every release that ships signature-shaped files (bundles, .sig, .asc, "
@@ -45,20 +55,20 @@ def release_verification(
     github: GitHubResource,
     release_config: ReleaseAssetsConfig,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """One row per (artifact, check): checksum manifests against GitHub's digests, sigstore
-    bundles and GitHub attestations against a repository-bound signer policy, SBOMs, docs.
-    Binaries that carry a digest are never downloaded; verdicts are cached by digest."""
+    """One row per (artifact, check): checksums, sigstore signatures and attestations bound to
+    the repository, SBOMs and docs, judged passed, failed, unverifiable, not_applicable or error."""
     repos = list(context.partition_keys)
     client = github.client()
     settings = release_config.load().verification
 
     progress = RepositoryProgress(context.log, len(repos))
 
-    def on_repo(repo: str, rows: list, error: str | None) -> None:
+    def on_repo(repo: str, rows: list[StoredResult], error: str | None) -> None:
         progress(repo, f"not verified ({error})" if error else None, f"{len(rows)} rows")
 
+    connect = connector(duckdb.get_connection, path=duckdb.database)
     run = verify_repositories(
-        duckdb.database,
+        connect,
         client,
         settings,
         repos,
@@ -66,25 +76,26 @@ def release_verification(
         on_repo=on_repo,
     )
     stats = client.stats.snapshot()
-    with storage.connect(duckdb.database, read_only=True) as con:
+    with connect() as con:
         metadata = table_metadata(
             con,
             "release_verification",
-            where="list_contains(?::VARCHAR[], repo)",
-            params=[repos],
+            repos=repos,
             preview_columns=("repo", "tag", "artifact_name", '"check"', "status", "reason"),
-            order_by="CASE status WHEN 'failed' THEN 0 WHEN 'error' THEN 1 ELSE 2 END, repo, tag",
+            order_by="CASE status WHEN 'failed' THEN 0 WHEN 'error' THEN 1 "
+            "WHEN 'unverifiable' THEN 2 ELSE 3 END, repo, tag",
             preview_rows=15,
         )
     yield dg.MaterializeResult(metadata={**metadata, **_run_metadata(run, stats)})
     yield _no_failures(run)
+    yield _no_unverifiable(run)
     yield _signed_verify(run)
 
 
-def _run_metadata(run: VerificationRun, stats: dict[str, int]) -> dict[str, object]:
+def _run_metadata(run: VerificationRun, stats: dict[str, int]) -> Metadata:
     by_check = run.counts_by_check()
     checks = sorted(by_check)
-    statuses = ("passed", "failed", "error", "not_applicable")
+    statuses = STATUSES
     return {
         "counts_by_status": dg.MetadataValue.json(run.counts_by_status()),
         "counts_by_check": dg.MetadataValue.md(
@@ -118,7 +129,6 @@ def _run_metadata(run: VerificationRun, stats: dict[str, int]) -> dict[str, obje
 
 def _no_failures(run: VerificationRun) -> dg.AssetCheckResult:
     failures = run.failures()
-    releases = sorted({f"{f.result.repo}@{f.result.tag}" for f in failures})
     return dg.AssetCheckResult(
         check_name=NO_FAILURES,
         asset_key="release_verification",
@@ -126,38 +136,54 @@ def _no_failures(run: VerificationRun) -> dg.AssetCheckResult:
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={
             "failed_checks": len(failures),
-            "failing_releases": dg.MetadataValue.json(releases),
-            # full reasons (the markdown table below cuts cells at 80 characters)
-            "reasons": dg.MetadataValue.json(
-                [
-                    {
-                        "release": f"{f.result.repo}@{f.result.tag}",
-                        "artifact": f.result.artifact_name,
-                        "check": f.result.check,
-                        "reason": f.result.reason,
-                    }
-                    for f in failures[:200]
-                ]
-            ),
-            "failures": dg.MetadataValue.md(
-                markdown_table(
-                    ("repository", "tag", "artifact", "check", "reason"),
-                    [
-                        (
-                            f.result.repo,
-                            f.result.tag,
-                            f.result.artifact_name,
-                            f.result.check,
-                            f.result.reason,
-                        )
-                        for f in failures[:50]
-                    ],
-                )
-                if failures
-                else "none"
-            ),
+            "unverifiable_checks": len(run.unverifiable()),  # not failures: see the warning
+            **_listing(failures, releases_key="failing_releases", table_key="failures"),
         },
     )
+
+
+def _no_unverifiable(run: VerificationRun) -> dg.AssetCheckResult:
+    unverifiable = run.unverifiable()
+    return dg.AssetCheckResult(
+        check_name=NO_UNVERIFIABLE,
+        asset_key="release_verification",
+        passed=not unverifiable,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "unverifiable_checks": len(unverifiable),
+            **_listing(unverifiable, releases_key="releases", table_key="unverifiable"),
+        },
+    )
+
+
+def _listing(
+    rows: list[StoredResult], *, releases_key: str, table_key: str
+) -> dict[str, dg.MetadataValue]:
+    """The releases, every row's reason in full (JSON), and the first 50 as a table."""
+    results = [r.result for r in rows]
+    return {
+        releases_key: dg.MetadataValue.json(sorted({f"{r.repo}@{r.tag}" for r in results})),
+        # full reasons (the markdown table cuts cells at 80 characters)
+        "reasons": dg.MetadataValue.json(
+            [
+                {
+                    "release": f"{r.repo}@{r.tag}",
+                    "artifact": r.artifact_name,
+                    "check": r.check,
+                    "reason": r.reason,
+                }
+                for r in results[:200]
+            ]
+        ),
+        table_key: dg.MetadataValue.md(
+            markdown_table(
+                ("repository", "tag", "artifact", "check", "reason"),
+                [(r.repo, r.tag, r.artifact_name, r.check, r.reason) for r in results[:50]],
+            )
+            if results
+            else "none"
+        ),
+    }
 
 
 def _signed_verify(run: VerificationRun) -> dg.AssetCheckResult:

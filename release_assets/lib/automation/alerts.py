@@ -121,12 +121,38 @@ def run_failure_payload(
     }
 
 
+def security_event_payload(
+    event: dict[str, Any], *, run_id: str | None, timestamp: float, links: Links
+) -> dict[str, Any]:
+    """A release event that is a security signal (rollback, a file changed after publishing):
+    sent apart from infrastructure failures, once per event."""
+    return {
+        "event": "security_event",
+        "kind": event["event"],
+        "repository": event["repo"],
+        "tag": event["tag"],
+        "release_id": event["release_id"],
+        "detail": json.loads(event["detail"]) if isinstance(event["detail"], str) else event["detail"],
+        "severity": "ERROR",
+        "observed_at": event["observed_at"],
+        "run_id": run_id,
+        "run_url": links.run(run_id),
+        "asset_url": links.asset("release_events"),
+        "evaluated_at": _iso(timestamp),
+        "dedupe_key": f"security|{event['repo']}|{event['release_id']}|{event['event']}|"
+                      f"{event['observed_at']}",
+    }
+
+
 def render_text(payload: dict[str, Any]) -> str:
     """One Slack message (mrkdwn) for a payload."""
     link = payload.get("run_url") or payload.get("asset_url")
     where = f" [{payload['partition']}]" if payload.get("partition") else ""
     if payload["event"] == "run_failed":
         head = f":x: run of `{payload['job']}`{where} failed: {payload.get('message') or ''}"
+    elif payload["event"] == "security_event":
+        head = (f":rotating_light: security event `{payload['kind']}` on "
+                f"{payload['repository']} {payload['tag']}: {json.dumps(payload['detail'])[:1500]}")
     elif payload["event"] == "asset_check_recovered":
         head = f":white_check_mark: check `{payload['check']}` on `{payload['asset']}`{where} passes again"
     else:

@@ -94,8 +94,8 @@ def poll_orgs(
     result.active -= set(result.inactive)
 
     # Keep the validators of what was asked this time (pages an org no longer has drop out).
-    asked = {p.url for p in found.pages} | {client.repo_url(r) for r in config.repos}
-    validators.update({p.url: p.validator for p in found.pages if not p.not_modified})
+    asked = {p.key for p in found.pages} | {client.cache_key(client.repo_url(r)) for r in config.repos}
+    validators.update({p.key: p.validator for p in found.pages if not p.not_modified})
     validators = {url: v for url, v in validators.items() if url in asked}
     state = {
         "config": config_fingerprint(config),

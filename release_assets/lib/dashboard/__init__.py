@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,13 +9,13 @@ from pathlib import Path
 
 import duckdb
 
-from release_assets.lib import derived
+from release_assets.lib import derived, storage
 from release_assets.lib.dashboard import jsontext
 from release_assets.lib.dashboard.html import collect, render_html
 from release_assets.lib.dashboard.markdown import render_markdown
 from release_assets.lib.dashboard.model import build_dashboard, tracked_repositories
+from release_assets.lib.dashboard.verification import percent
 
-REPORTS_ENV = "RELEASE_ASSETS_REPORTS"
 FILES = ("release-dashboard.json", "release-dashboard.md", "release-dashboard.html")
 
 
@@ -26,16 +25,11 @@ class Reports:
     json_path: Path
     markdown_path: Path
     html_path: Path
-    markdown: str
+    markdown: str  # the file's text
+    summary: str  # the same report for the UI, without the original's N/A quirks
     repositories: int
     failing: int
-
-
-def reports_folder(db_path: str | Path) -> Path:
-    """`RELEASE_ASSETS_REPORTS`, else `reports/` beside the DuckDB file."""
-    if explicit := os.environ.get(REPORTS_ENV):
-        return Path(explicit)
-    return Path(db_path).resolve().parent / "reports"
+    pass_rate: str  # the organisation's verification pass rate, e.g. "97.5%"
 
 
 def write_reports(
@@ -43,6 +37,7 @@ def write_reports(
     repos: Sequence[str] | None = None, now: datetime | None = None,
 ) -> Reports:
     """Write the three files into `folder` (each replaced atomically) and return what was written."""
+    storage.ensure_schema(con)
     derived.ensure_schema(con)
     moment = now or datetime.now(UTC)
     repos = list(repos) if repos is not None else tracked_repositories(con)
@@ -51,10 +46,14 @@ def write_reports(
     page = collect(con, repos, threshold)
     html = render_html(dashboard, page)
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / name for name in FILES]
-    for path, text in zip(paths, (jsontext.dumps(dashboard), markdown, html), strict=True):
+    json_path, markdown_path, html_path = (folder / name for name in FILES)
+    for path, text in ((json_path, jsontext.dumps(dashboard)), (markdown_path, markdown),
+                       (html_path, html)):
         partial = path.with_suffix(path.suffix + ".partial")
         partial.write_text(text, encoding="utf-8")
         partial.replace(path)  # a reader never sees half a report
-    return Reports(folder, *paths, markdown=markdown, repositories=len(repos),
-                   failing=len(page.failing))
+    return Reports(
+        folder, json_path, markdown_path, html_path, markdown=markdown,
+        summary=render_markdown(dashboard, clean=True), repositories=len(repos),
+        failing=len(page.failing), pass_rate=percent(dashboard["verification"]["pass_rate"]),
+    )

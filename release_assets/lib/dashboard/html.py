@@ -16,7 +16,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from release_assets.lib import storage
 from release_assets.lib.dashboard.charts import Point, bar_chart, line_chart, timeline
+from release_assets.lib.dashboard.history import history_html
+from release_assets.lib.dashboard.verification import percent
+from release_assets.lib.latest import latest_per_repo
+from release_assets.lib.quality import below_threshold
 
 MAX_SERIES = 10  # beyond this, the smaller repositories are summed as "other repositories"
 MAX_TIMELINE_ROWS = 40
@@ -85,13 +90,13 @@ def collect(con: duckdb.DuckDBPyConnection, repos: Sequence[str], threshold: int
     params = {"repos": list(repos)}
     trends = con.execute(
         "SELECT repo, os, week, downloads_gained, baseline_downloads FROM download_trends "
-        "WHERE list_contains($repos, repo)", params
+        f"WHERE {storage.in_repositories(param='$repos')}", params
     ).df()
-    quality = con.execute("""
+    quality = con.execute(f"""
         SELECT q.repo, q.tag, q.score, q.missing, q.rubric, q.prerelease, r.published_at,
                r.list_position, r.draft
         FROM release_quality q JOIN releases r USING (release_id)
-        WHERE list_contains($repos, q.repo) AND r.deleted_at IS NULL
+        WHERE {storage.in_repositories("q.repo", "$repos")} AND r.deleted_at IS NULL
     """, params).df()
     published = quality[~quality["draft"].astype(bool) & quality["published_at"].notna()]
     busiest = published.groupby("repo").size().sort_values(ascending=False)
@@ -100,15 +105,16 @@ def collect(con: duckdb.DuckDBPyConnection, repos: Sequence[str], threshold: int
     for repo in shown:
         part = published[published["repo"] == repo]
         rows[repo] = [
-            (pd.Timestamp(p).date(), str(t), bool(pre), int(s) < threshold)
+            (pd.Timestamp(p).date(), str(t), bool(pre), bool(below_threshold(int(s), threshold)))
             for p, t, pre, s in zip(part["published_at"], part["tag"], part["prerelease"],
                                     part["score"], strict=True)
         ]
     counts = published["score"].value_counts()
-    scores = [(str(s), float(counts.get(s, 0)), s < threshold) for s in range(0, 101, 5)
-              if counts.get(s, 0)]
-    latest = published.sort_values(["repo", "list_position"]).groupby("repo").head(1)
-    failing = latest[latest["score"] < threshold][["repo", "tag", "published_at", "score", "missing"]]
+    scores = [(str(s), float(counts.get(s, 0)), bool(below_threshold(s, threshold)))
+              for s in range(0, 101, 5) if counts.get(s, 0)]
+    latest = latest_per_repo(published)
+    failing = latest[below_threshold(latest["score"], threshold)][
+        ["repo", "tag", "published_at", "score", "missing"]]
     return PageData(
         per_repo=_cumulative(trends, "repo"),
         per_os=_cumulative(trends, "os"),
@@ -129,12 +135,13 @@ def _summary_table(dashboard: dict[str, Any]) -> str:
     for repo, data in dashboard["repositories"].items():
         summary = data["metrics"]["summary"]
         average = data["cadence"].get("average_days_between_releases")
-        quality = data["latest_quality"]["quality_score"] if data["latest_quality"] else "N/A"
+        quality = data["latest_quality"]
+        score = f"{quality['quality_score']}/100" if quality else "no release"
         body.append(
             f"<tr><td>{escape(repo)}</td><td class=num>{summary['total_releases']}</td>"
             f"<td class=num>{summary['total_downloads']:,}</td>"
-            f"<td class=num>{'N/A' if average is None else average}</td>"
-            f"<td class=num>{quality}/100</td></tr>"
+            f"<td class=num>{'—' if average is None else average}</td>"
+            f"<td class=num>{score}</td></tr>"
         )
     return f"<table id=summary>{head}{''.join(body)}</table>"
 
@@ -152,6 +159,27 @@ def _failing_table(data: PageData) -> str:
             f"<th>Score</th><th>Lacks</th></tr>{rows}</table>")
 
 
+def _verification_table(dashboard: dict[str, Any]) -> str:
+    organisation = dashboard["verification"]
+    if not organisation["releases_verified"]:
+        return '<p class="note" id="verification">No verification results yet.</p>'
+    rows = "".join(
+        f"<tr><td>{escape(repo)}</td><td class=num>{v['releases_verified']}</td>"
+        f"<td class=num>{percent(v['pass_rate'])}</td>"
+        f"<td class='num{' fail' if v['failed_results'] else ''}'>{v['failed_results']}</td>"
+        f"<td class=num>{v['unverifiable_results']}</td></tr>"
+        for repo, v in ((r, d["verification"]) for r, d in dashboard["repositories"].items())
+    )
+    return (
+        f"<p id=pass-rate>Pass rate <b>{percent(organisation['pass_rate'])}</b>: "
+        f"{organisation['releases_without_failures']} of {organisation['releases_verified']} "
+        f"verified releases have no failed result · {organisation['unverifiable_results']} "
+        "unverifiable results</p><table id=verification><tr><th>Repository</th>"
+        "<th>Releases verified</th><th>Pass rate</th><th>Failed results</th>"
+        f"<th>Unverifiable results</th></tr>{rows}</table>"
+    )
+
+
 def render_html(dashboard: dict[str, Any], data: PageData) -> str:
     generated = escape(dashboard["generated_at"])
     note = ("" if data.shown_repos == data.total_repos else
@@ -163,6 +191,7 @@ def render_html(dashboard: dict[str, Any], data: PageData) -> str:
         "<h2>Repositories</h2>", _summary_table(dashboard),
         f"<h2>Latest releases below the quality threshold ({len(data.failing)})</h2>",
         _failing_table(data),
+        "<h2>Verification</h2>", _verification_table(dashboard),
         "<h2>Downloads over time per repository</h2>",
         line_chart("downloads-per-repository", "Cumulative downloads per repository",
                    data.per_repo, "downloads"),
@@ -175,6 +204,7 @@ def render_html(dashboard: dict[str, Any], data: PageData) -> str:
         "<h2>Quality score distribution</h2>",
         bar_chart("quality-distribution", "Published releases per quality score", data.scores,
                   "quality score (red: below threshold)"),
+        *history_html(dashboard),
     ]
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"

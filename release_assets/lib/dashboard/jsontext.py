@@ -12,7 +12,7 @@ import itertools
 import json
 import operator
 from dataclasses import dataclass
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 import pandas as pd

@@ -3,10 +3,13 @@
 Release entries are `RawJSON` (pre-rendered text, see `jsontext`): use `jsontext.plain()` for
 plain values and `jsontext.dumps()` for the file.
 
-`build_dashboard` returns exactly what `release-metrics.py` wrote to `release-dashboard.json`
+`build_dashboard` returns what `release-metrics.py` wrote to `release-dashboard.json`
 (`generated_at`, `repositories` → `metrics`, `cadence`, `latest_quality`), from stored tables
-instead of ~n + 11 API requests per repository. As in the original, a repository's
-`latest_release` is the first release GitHub lists, and its quality is that release's.
+instead of ~n + 11 API requests per repository, plus keys of its own (`verification`, per
+repository and for the organisation). As in the original, a repository's `latest_release` is
+the first release GitHub lists; `latest_quality` is that of its latest published release
+(`lib.latest`), which is the same release unless a draft is listed first (the original could not
+fetch a draft by its tag and wrote an error there).
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ import duckdb
 import pandas as pd
 
 from release_assets.lib import storage
-from release_assets.lib.dashboard import jsontext
+from release_assets.lib.dashboard import history, jsontext, verification
 from release_assets.lib.dashboard.jsontext import RawJSON
+from release_assets.lib.latest import latest_per_repo
 
 DAY = pd.Timedelta(days=1)
 CHECKS = ("has_changelog", "has_binaries", "has_checksums", "has_signatures", "has_sbom")
@@ -60,17 +64,18 @@ def display_keys(repos: Sequence[str]) -> dict[str, str]:
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-    ).fetchone()[0])
+    return bool(storage.scalar(
+        con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
+    ))
 
 
 def _releases(con: duckdb.DuckDBPyConnection, repos: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     params = {"repos": list(repos)}
-    releases = con.execute("""
+    in_repos = storage.in_repositories(param="$repos")
+    releases = con.execute(f"""
         SELECT release_id, repo, tag, name, published_at, prerelease, draft, list_position,
                fetched_at
-        FROM releases WHERE deleted_at IS NULL AND list_contains($repos, repo)
+        FROM releases WHERE deleted_at IS NULL AND {in_repos}
         ORDER BY repo, list_position
     """, params).df()
     # GitHub lists a release's files by name, case-insensitively; a stored list position wins
@@ -79,7 +84,7 @@ def _releases(con: duckdb.DuckDBPyConnection, repos: Sequence[str]) -> tuple[pd.
     order = "list_position" if "list_position" in stored else "lower(name), name"
     artifacts = con.execute(f"""
         SELECT release_id, name, size, download_count, content_type
-        FROM release_artifacts WHERE deleted_at IS NULL AND list_contains($repos, repo)
+        FROM release_artifacts WHERE deleted_at IS NULL AND {in_repos}
         ORDER BY release_id, {order}, artifact_id
     """, params).df()
     return releases, artifacts
@@ -167,21 +172,18 @@ def build_dashboard(
     keys = display_keys(repos)
     releases, artifacts = _releases(con, repos)
     texts, downloads = release_texts(releases, artifacts)
-    params = {"repos": repos}
     cadence = (
-        con.execute("SELECT * FROM release_cadence WHERE list_contains($repos, repo)", params)
-        .df().set_index("repo") if _table_exists(con, "release_cadence") else pd.DataFrame()
+        con.execute(f"SELECT * FROM release_cadence WHERE {storage.in_repositories(param='$repos')}",
+                    {"repos": repos}).df().set_index("repo")
+        if _table_exists(con, "release_cadence") else pd.DataFrame()
     )
-    # the original scored the first listed release, whatever it was
+    latest_ids = [int(i) for i in latest_per_repo(releases)["release_id"]] if len(releases) else []
     quality = (
-        con.execute("""
-            SELECT q.* FROM release_quality q
-            JOIN releases r USING (release_id)
-            WHERE list_contains($repos, q.repo) AND r.deleted_at IS NULL
-            QUALIFY row_number() OVER (PARTITION BY q.repo ORDER BY r.list_position) = 1
-        """, params).df().set_index("repo") if _table_exists(con, "release_quality")
-        else pd.DataFrame()
+        con.execute("SELECT * FROM release_quality WHERE release_id IN (SELECT unnest(?::BIGINT[]))",
+                    [latest_ids]).df().set_index("repo")
+        if _table_exists(con, "release_quality") else pd.DataFrame()
     )
+    verified, organisation = verification.summarise(con, repos)
     by_repo = dict(tuple(releases.groupby("repo", sort=False))) if len(releases) else {}
     dashboard: dict[str, Any] = {"generated_at": _iso_naive(moment), "repositories": {}}
     for repo in repos:
@@ -197,5 +199,8 @@ def build_dashboard(
             "metrics": metrics,
             "cadence": _cadence(key, cadence_row, now_ts),
             "latest_quality": _quality(quality_row) if metrics["summary"]["latest_release"] else None,
+            "verification": verified.get(repo, verification.VerificationSummary()).as_json(),
         }
+    dashboard["verification"] = organisation.as_json()
+    history.add_history(con, dashboard, repos, keys)
     return dashboard

@@ -174,7 +174,7 @@ def _verify_one(
             release,
             artifact,
             "checksum",
-            "not_applicable",
+            "unverifiable",
             "GitHub gives no digest for this artifact: hash it (stream_and_hash) and check again",
             evidence={**base, "manifest_line": entries[0].line},
         )
@@ -195,7 +195,7 @@ def _verify_one(
             release,
             artifact,
             "checksum",
-            "not_applicable",
+            "unverifiable",
             f"{manifest.source_name} lists {algos} but GitHub's digest is {digest.algorithm}: "
             f"hash the file with {algos} to compare",
             evidence={**base, "manifest_line": entries[0].line},

@@ -12,6 +12,7 @@ from .fetch import Fetcher
 from .results import ArtifactRef, Check, ReleaseRef, VerificationResult, make_result
 from .signer_policy import SignerPolicy
 from .store import StoredResult
+from .trust_roots import TrustRootName
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,12 @@ class VerifyContext:
     policy: SignerPolicy
     policy_key: str
     now: datetime
-    trust_root: str = "production"
+    trust_root: TrustRootName = "production"
     private_repository: bool = False
     changelog: str | None = None  # the repository's CHANGELOG text, when needed and readable
     changelog_note: str | None = None  # where it came from or why there is none; None: not asked
+    # artifact id -> sha512 hex, for artifacts hashed this run or before (matches npm subjects)
+    sha512: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -73,4 +76,11 @@ class Collector:
     ) -> None:
         self.add(
             make_result(self.release, artifact, check, "not_applicable", reason, evidence=evidence)
+        )
+
+    def unverifiable(
+        self, artifact: ArtifactRef, check: Check, reason: str, **evidence: object
+    ) -> None:
+        self.add(
+            make_result(self.release, artifact, check, "unverifiable", reason, evidence=evidence)
         )

@@ -14,6 +14,7 @@ from .results import ReleaseRef, VerificationResult, make_result
 
 _BREAKING = re.compile(r"breaking[ -]changes?|\bBREAKING\b|\bmigrat(?:ion|e|ing)\b", re.I)
 _VERSION = re.compile(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?")
+_MAX_MAJOR_DIGITS = 18  # fits an int64 column; real majors have a few digits
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,12 @@ class DocsReport:
 
 
 def major_of(tag: str) -> int | None:
+    """The major version a tag names, or None (no version, or digits no version has: a
+    5,000-digit "major" is a hostile tag, and int() of it would raise)."""
     m = _VERSION.search(tag)
-    return int(m.group(1)) if m else None
+    if not m or len(m.group(1)) > _MAX_MAJOR_DIGITS:
+        return None
+    return int(m.group(1))
 
 
 def mentions_tag(text: str, tag: str) -> bool:

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from release_assets.lib.github_client import GitHubClient, NotFound, Validator
 
-from .hashing import hash_stream
+from .hashing import hash_stream_all
 
 # Digests per bulk attestation listing: one request stands in for this many per-digest lookups.
 BULK_DIGESTS = 100
@@ -46,12 +46,18 @@ class Fetcher:
         """A small file, whole. Raises GitHubError (with the cap or HTTP status) on failure."""
         return b"".join(self._counted(self.client.download(url, max_bytes=max_bytes)))
 
-    def hash(self, url: str, *, max_bytes: int, algorithm: str = "sha256") -> str:
-        """Stream a file through a hash in constant memory; nothing past the cap is read."""
+    def hashes(
+        self, url: str, *, max_bytes: int, algorithms: tuple[str, ...] = ("sha256",)
+    ) -> dict[str, str]:
+        """Stream a file through its hashes in constant memory; nothing past the cap is read.
+
+        The client's per-download deadline bounds the time, so a trickling server cannot stall
+        the run (it raises `DeadlineExceeded`, a `GitHubError`).
+        """
         with self._lock:
             self.files_hashed += 1
         chunks = self._counted(self.client.download(url, max_bytes=max_bytes))
-        return hash_stream(chunks, max_bytes=max_bytes, algorithm=algorithm)
+        return hash_stream_all(chunks, max_bytes=max_bytes, algorithms=algorithms)
 
     def attestations(
         self, repo: str, digest: str, *, etag: str | None
@@ -124,7 +130,8 @@ class Fetcher:
                         if isinstance(a, dict) and isinstance(a.get("bundle"), dict)
                     )
             info = data.get("page_info")
-            after = info.get("next") if isinstance(info, dict) and info.get("has_next") else ""
+            info = info if isinstance(info, dict) else {}
+            after = str(info.get("next") or "") if info.get("has_next") else ""
             if not after:
                 break
         return found

@@ -71,14 +71,22 @@ def hash_stream(chunks: Iterable[bytes], *, max_bytes: int, algorithm: str = "sh
 
     Raises ArtifactTooLargeError as soon as more than `max_bytes` have been seen.
     """
-    h = hashlib.new(algorithm)
+    return hash_stream_all(chunks, max_bytes=max_bytes, algorithms=(algorithm,))[algorithm]
+
+
+def hash_stream_all(
+    chunks: Iterable[bytes], *, max_bytes: int, algorithms: tuple[str, ...]
+) -> dict[str, str]:
+    """Several digests of one stream in one pass (sha256 for GitHub, sha512 for npm subjects)."""
+    hashes = {a: hashlib.new(a) for a in algorithms}
     read = 0
     for chunk in chunks:
         read += len(chunk)
         if read > max_bytes:
             raise ArtifactTooLargeError(max_bytes, read)
-        h.update(chunk)
-    return h.hexdigest()
+        for h in hashes.values():
+            h.update(chunk)
+    return {a: h.hexdigest() for a, h in hashes.items()}
 
 
 class _Response(Protocol):

@@ -10,16 +10,23 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from release_assets.lib.classify import (
+    CERTIFICATE_SUFFIXES,
+    DETACHED_SIGNATURE_SUFFIXES,
+    PROVENANCE_SUFFIXES,
+    SIGSTORE_BUNDLE_SUFFIXES,
+)
+
 # Whole-release manifests (goreleaser, coreutils, Debian/Ubuntu style, release-please...).
 _RELEASE_MANIFEST = re.compile(
     r"^(?:(?:.*[._-])?checksums?|(?:.*[_-])?sha(?:1|256|384|512)sums?)(?:\.txt)?$", re.I
 )
 # Per-file manifests: `X.sha256` covers only X.
 _FILE_MANIFEST = re.compile(r"^(?P<target>.+)\.(?:sha(?:1|256|384|512)(?:sums?)?|md5)$", re.I)
-_BUNDLE_SUFFIXES = (".sigstore.json", ".sigstore", ".bundle")
-_SIGNATURE_SUFFIXES = (".sig", ".asc", ".minisig", ".sign", ".gpg", ".p7s")
-_CERTIFICATE_SUFFIXES = (".pem", ".cert", ".crt")
-_ATTESTATION_SUFFIXES = (".intoto.jsonl", ".intoto.json", ".att")
+_BUNDLE_SUFFIXES = SIGSTORE_BUNDLE_SUFFIXES
+_SIGNATURE_SUFFIXES = DETACHED_SIGNATURE_SUFFIXES
+_CERTIFICATE_SUFFIXES = CERTIFICATE_SUFFIXES
+_ATTESTATION_SUFFIXES = (*PROVENANCE_SUFFIXES, ".att")
 
 
 def manifest_scope(name: str) -> str | None:

@@ -14,9 +14,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from release_assets.lib.classify import DETACHED_SIGNATURE_SUFFIXES
 from release_assets.lib.github_client import GitHubError
 
-from . import signatures
+from . import attestations, signatures
 from .cache import material_key
 from .checksums import (
     ChecksumManifest,
@@ -27,15 +28,17 @@ from .checksums import (
 from .context import Collector, ReleaseInput, VerifyContext
 from .docs import check_docs, docs_result
 from .hashing import ArtifactTooLargeError, parse_digest
-from .names import bundle_target_name, find_legacy_cosign_pairs, is_checksum_manifest
-from .results import ArtifactRef, Status, VerificationResult, make_result
+from .names import (
+    CosignPair,
+    bundle_target_name,
+    find_legacy_cosign_pairs,
+    is_checksum_manifest,
+)
+from .results import PRECEDENCE, ArtifactRef, ReleaseRef, Status, VerificationResult, make_result
 from .sbom import SbomReport, parse_sbom, sbom_result
-from .sigstore_bundles import legacy_cosign_result
 from .store import StoredResult
 
-_DETACHED_SIGNATURES = (".asc", ".minisig", ".sig", ".sign", ".gpg")
-# Worst first: one failed source makes the (artifact, check) row failed.
-_PRECEDENCE: dict[str, int] = {"failed": 0, "error": 1, "passed": 2, "not_applicable": 3}
+_DETACHED_SIGNATURES = DETACHED_SIGNATURE_SUFFIXES
 
 
 def verify_release(rel: ReleaseInput, ctx: VerifyContext) -> list[StoredResult]:
@@ -44,11 +47,11 @@ def verify_release(rel: ReleaseInput, ctx: VerifyContext) -> list[StoredResult]:
     refs = [a.ref for a in rel.artifacts]
     manifests = _load_manifests(rel, ctx, out)
     digests, hash_problems = _effective_digests(rel, manifests, ctx)
-    _checksum_rows(rel, manifests, digests, hash_problems, out)
+    _checksum_rows(rel, manifests, digests, hash_problems, ctx.sha512, out)
     signatures.bundle_rows(rel, refs, digests, hash_problems, ctx, out)
     signatures.intoto_rows(rel, refs, digests, ctx, out)
     if ctx.settings.attestations:
-        signatures.attestation_api_rows(rel, refs, ctx, out)
+        attestations.attestation_api_rows(rel, refs, ctx, out)
     _detached_signature_rows(refs, out)
     _sbom_rows(rel, ctx, out)
     docs = check_docs(
@@ -97,7 +100,9 @@ def _effective_digests(
 ) -> tuple[dict[int, str], dict[int, tuple[Status, str]]]:
     """artifact id -> sha256 digest: GitHub's, else hashed (only if a manifest or bundle needs it).
 
-    Returns the digests and, per artifact that needed hashing but could not be, why not.
+    A file the manifests list only in sha512 (`SHA512SUMS`) gets its sha512 too (into
+    `ctx.sha512`), downloaded within the hashing cap. Returns the digests and, per artifact that
+    needed hashing but could not be, why not.
     """
     digests: dict[int, str] = {}
     for art in rel.artifacts:
@@ -106,12 +111,23 @@ def _effective_digests(
             digests[art.ref.artifact_id] = str(parsed)
     listed = {e.name for _, m in manifests for e in m.entries}
     signed = {t for a in rel.artifacts if (t := bundle_target_name(a.ref.name))}
+    # sha512 costs about twice sha256's CPU: only where an attestation may name files in it
+    # (npm-style subjects), that is where the release ships bundles or in-toto files.
+    intoto = any(a.ref.name.lower().endswith(signatures.INTOTO_SUFFIXES) for a in rel.artifacts)
+    sha512_only = _listed_in(manifests, "sha512") - _listed_in(manifests, "sha256")
     problems: dict[int, tuple[Status, str]] = {}
     for art in rel.artifacts:
         ref = art.ref
-        if ref.artifact_id in digests or ref.name not in listed | signed:
+        if ref.artifact_id in digests:
+            if ref.name in sha512_only:
+                sha512 = signatures.sha512_of(ref, digests[ref.artifact_id], ctx)
+                if isinstance(sha512, tuple):
+                    problems[ref.artifact_id] = sha512
             continue
-        outcome = _hash(ref, ctx)
+        if ref.name not in listed | signed:
+            continue
+        sha512_wanted = signed or intoto or ref.name in sha512_only
+        outcome = _hash(ref, ctx, ("sha256", "sha512") if sha512_wanted else ("sha256",))
         if isinstance(outcome, tuple):
             problems[ref.artifact_id] = outcome
         else:
@@ -119,31 +135,44 @@ def _effective_digests(
     return digests, problems
 
 
-def _hash(ref: ArtifactRef, ctx: VerifyContext) -> str | tuple[Status, str]:
+def _listed_in(manifests: list[tuple[ArtifactRef, ChecksumManifest]], algorithm: str) -> set[str]:
+    return {e.name for _, m in manifests for e in m.entries if e.algorithm == algorithm}
+
+
+def _hash(
+    ref: ArtifactRef, ctx: VerifyContext, algorithms: tuple[str, ...]
+) -> str | tuple[Status, str]:
     subject = f"github-artifact:{ref.artifact_id}"
     hit = ctx.cache.get("hash", subject, subject)
     if hit is not None and hit.subject_digest:
+        if hit.evidence.get("sha512"):
+            ctx.sha512[ref.artifact_id] = str(hit.evidence["sha512"])
         return hit.subject_digest
     cap = ctx.settings.max_download_bytes
     if cap <= 0:
         return (
-            "not_applicable",
+            "unverifiable",
             "GitHub gives no digest and hashing is disabled (verification.max_download_bytes: 0)",
         )
     if ref.size is not None and ref.size > cap:
         return (
-            "error",
+            "unverifiable",
             f"GitHub gives no digest and the file ({ref.size:,} bytes) is above the "
             f"{cap:,}-byte hashing cap (verification.max_download_bytes); not downloaded",
         )
     if not ref.download_url:
         return "error", "GitHub gives no digest and no download URL"
     try:
-        hex_ = ctx.fetcher.hash(ref.download_url, max_bytes=cap)
-    except (GitHubError, ArtifactTooLargeError) as exc:
+        hexes = ctx.fetcher.hashes(ref.download_url, max_bytes=cap, algorithms=algorithms)
+    except ArtifactTooLargeError as exc:
+        return "unverifiable", f"GitHub gives no digest and the download is too large: {exc}"
+    except GitHubError as exc:
         return "error", f"GitHub gives no digest and hashing the download failed: {exc}"
-    digest = f"sha256:{hex_}"
-    ctx.cache.put("hash", subject, subject, subject_digest=digest, evidence={"digest": digest})
+    digest = f"sha256:{hexes['sha256']}"
+    evidence = {"digest": digest}
+    if "sha512" in hexes:
+        ctx.sha512[ref.artifact_id] = evidence["sha512"] = hexes["sha512"]
+    ctx.cache.put("hash", subject, subject, subject_digest=digest, evidence=evidence)
     return digest
 
 
@@ -152,11 +181,16 @@ def _checksum_rows(
     manifests: list[tuple[ArtifactRef, ChecksumManifest]],
     digests: dict[int, str],
     hash_problems: dict[int, tuple[Status, str]],
+    sha512: dict[int, str],
     out: Collector,
 ) -> None:
     original = {a.ref.artifact_id: a.ref for a in rel.artifacts}
-    refs = [replace(a.ref, digest=digests.get(a.ref.artifact_id)) for a in rel.artifacts]
     for manifest_ref, manifest in manifests:
+        # each file compared in the manifest's algorithm: sha512 where it lists only that
+        refs = [
+            replace(a.ref, digest=_compared_digest(manifest, a.ref, digests, sha512))
+            for a in rel.artifacts
+        ]
         results = verify_checksums(manifest, refs, release=rel.release)
         fixed = [_digest_source(r, original, hash_problems) for r in results]
         for result in fixed:
@@ -175,8 +209,20 @@ def _digest_source(
     if problem is not None and "not listed" not in result.reason:
         status, reason = problem
         return replace(result, status=status, reason=reason)
-    source = "github" if original[result.artifact_id].digest else "hashed download"
+    # GitHub gives sha256 only: a sha512 comparison (SHA512SUMS) used a hashed download
+    compared_sha512 = (result.subject_digest or "").startswith("sha512:")
+    from_github = bool(original[result.artifact_id].digest) and not compared_sha512
+    source = "github" if from_github else "hashed download"
     return replace(result, evidence={**result.evidence, "digest_source": source})
+
+
+def _compared_digest(
+    manifest: ChecksumManifest, ref: ArtifactRef, digests: dict[int, str], sha512: dict[int, str]
+) -> str | None:
+    algorithms = {e.algorithm for e in manifest.lookup(ref.name)}
+    if "sha256" not in algorithms and "sha512" in algorithms and ref.artifact_id in sha512:
+        return f"sha512:{sha512[ref.artifact_id]}"
+    return digests.get(ref.artifact_id)
 
 
 def _manifest_row(
@@ -205,6 +251,11 @@ def _manifest_row(
     elif not manifest.entries:
         status = "error"
         parts.insert(0, "no checksum lines could be read")
+    elif not coverage.listed:
+        # Nothing was compared, so nothing is vouched for; a stale or foreign manifest is a
+        # packaging mistake to see, not a tampered file (that shows up as a mismatch).
+        status = "not_applicable"
+        parts.insert(0, "covers none of this release's artifacts, so it verifies nothing")
     evidence = {
         "manifest": ref.name,
         "coverage": coverage.summary,
@@ -236,9 +287,24 @@ def _detached_signature_rows(refs: list[ArtifactRef], out: Collector) -> None:
         target = by_name.get(target_name, ref)
         reason = (
             f"{ref.name} is a detached signature (GPG/minisign/cosign without a bundle); no key "
-            "is configured for it, so it is not verified offline: only sigstore bundles are"
+            "is configured for it, so it cannot be verified here: only sigstore bundles are"
         )
-        out.not_applicable(target, "signature", reason, signature=ref.name)
+        out.unverifiable(target, "signature", reason, signature=ref.name)
+
+
+def legacy_cosign_result(
+    pair: CosignPair, *, release: ReleaseRef | None, artifact: ArtifactRef | None
+) -> VerificationResult:
+    """A `.sig` + certificate without a bundle: reported, never counted as passed."""
+    return make_result(
+        release,
+        artifact,
+        "signature",
+        "unverifiable",
+        f"{pair.signature} + {pair.certificate} is a legacy cosign pair without a sigstore bundle "
+        "(no transparency-log proof): it cannot be verified offline; publish a .sigstore.json bundle",
+        evidence={"signature": pair.signature, "certificate": pair.certificate},
+    )
 
 
 # ------------------------------------------------------------------------------ SBOMs
@@ -321,7 +387,7 @@ def merge(rows: Iterable[StoredResult]) -> list[StoredResult]:
 def _merge_group(group: list[StoredResult]) -> StoredResult:
     if len(group) == 1:
         return group[0]
-    ordered = sorted(group, key=lambda s: _PRECEDENCE[s.result.status])
+    ordered = sorted(group, key=lambda s: PRECEDENCE[s.result.status])
     top = ordered[0].result
     reasons = list(dict.fromkeys(s.result.reason for s in ordered if s.result.status == top.status))
     sources = [

@@ -6,7 +6,34 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Check = Literal["checksum", "signature", "attestation", "sbom", "docs"]
-Status = Literal["passed", "failed", "not_applicable", "error"]
+# passed; failed: cryptography or policy says no (the only status that blocks); unverifiable:
+# may be valid, but this verifier cannot judge it (always with the reason); not_applicable:
+# nothing to check; error: network or IO, retried next run.
+Status = Literal["passed", "failed", "unverifiable", "not_applicable", "error"]
+STATUSES: tuple[Status, ...] = ("passed", "failed", "unverifiable", "not_applicable", "error")
+# Merging several sources of one (artifact, check), the first wins: a failure or an error is
+# never hidden, and a source that passed outweighs one that could not be judged.
+PRECEDENCE: dict[str, int] = {
+    "failed": 0,
+    "error": 1,
+    "passed": 2,
+    "unverifiable": 3,
+    "not_applicable": 4,
+}
+
+
+CHECKS: tuple[Check, ...] = ("checksum", "signature", "attestation", "sbom", "docs")
+
+
+def as_status(value: object) -> Status:
+    """A status read back from storage; anything else (a corrupt row) counts as an error."""
+    return next((s for s in STATUSES if s == value), "error")
+
+
+def as_check(value: object) -> Check:
+    """A check name read back from storage (cached verdicts of bundles are signature rows
+    unless they say otherwise)."""
+    return next((c for c in CHECKS if c == value), "signature")
 
 
 @dataclass(frozen=True)

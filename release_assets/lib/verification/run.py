@@ -17,10 +17,12 @@ from pathlib import Path
 import duckdb
 
 from release_assets.lib import storage
+from release_assets.lib.classify import PROVENANCE_SUFFIXES, SIGNATURE_SUFFIXES
 from release_assets.lib.config import VerificationConfig
 from release_assets.lib.github_client import GitHubClient
+from release_assets.lib.ingest.refresh import Connect, connector
 
-from . import signatures, store
+from . import attestations, store
 from .cache import VerificationCache, material_key, policy_key
 from .changelog import changelog_subject, repository_changelog
 from .context import ReleaseInput, StoredArtifact, VerifyContext
@@ -29,22 +31,13 @@ from .release import verify_release
 from .results import ArtifactRef, ReleaseRef
 from .signer_policy import SignerPolicy, policy_for_repository
 from .store import StoredResult
+from .trust_roots import TrustRootName
 
 # A checksum mismatch or a bad signature or attestation is a security event; a missing
 # changelog or an unreadable SBOM is a quality problem, reported but not blocking.
 SECURITY_CHECKS = ("checksum", "signature", "attestation")
 SIGNATURE_CHECKS = ("signature", "attestation")
-_SIGNATURE_SHAPED = (
-    ".asc",
-    ".minisig",
-    ".sig",
-    ".sign",
-    ".sigstore",
-    ".sigstore.json",
-    ".bundle",
-    ".intoto.jsonl",
-    ".intoto.json",
-)
+_SIGNATURE_SHAPED = SIGNATURE_SUFFIXES + PROVENANCE_SUFFIXES
 
 
 # Repositories whose rows are written together: bounds memory (a large org's rows would be
@@ -52,11 +45,28 @@ _SIGNATURE_SHAPED = (
 WRITE_EVERY = 100
 
 
-def signer_policy_for(repo: str, settings: VerificationConfig) -> SignerPolicy:
-    """The repository's own workflows, plus allow-listed reusable workflows and identities."""
-    extras = (*settings.trusted_workflows, *settings.identities.get(repo, ()))
+@dataclass(frozen=True)
+class RepositoryIds:
+    """GitHub's ids of a repository and its owner (from `repositories`), and its visibility."""
+
+    repository_id: int | None = None
+    owner_id: int | None = None
+    private: bool = False
+
+
+def signer_policy_for(
+    repo: str, settings: VerificationConfig, ids: RepositoryIds | None = None
+) -> SignerPolicy:
+    """The repository's own workflows, plus allow-listed reusable workflows and identities,
+    every one bound to this repository (and to its ids, when discovery recorded them)."""
+    ids = ids or RepositoryIds()
     return policy_for_repository(
-        repo, extra_identities=tuple(dict.fromkeys(extras)), issuer=settings.issuer
+        repo,
+        trusted_workflows=settings.trusted_workflows,
+        identities=settings.identities.get(repo, ()),
+        repository_id=ids.repository_id,
+        owner_id=ids.owner_id,
+        issuer=settings.issuer,
     )
 
 
@@ -82,6 +92,7 @@ class VerificationRun:
     signature_files: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     _by_check: dict[str, Counter[str]] = field(default_factory=dict)
     _failures: list[StoredResult] = field(default_factory=list)
+    _unverifiable: list[StoredResult] = field(default_factory=list)
     _signature_passed: set[tuple[str, str]] = field(default_factory=set)
 
     def add(self, rows: Sequence[StoredResult]) -> None:
@@ -91,6 +102,8 @@ class VerificationRun:
             self._by_check.setdefault(r.check, Counter())[r.status] += 1
             if r.status == "failed" and r.check in SECURITY_CHECKS:
                 self._failures.append(row)
+            elif r.status == "unverifiable" and r.check in SECURITY_CHECKS:
+                self._unverifiable.append(row)
             elif r.status == "passed" and r.check in SIGNATURE_CHECKS:
                 self._signature_passed.add((r.repo, r.tag))
 
@@ -103,6 +116,10 @@ class VerificationRun:
     def failures(self) -> list[StoredResult]:
         """Failed checksum, signature and attestation rows: what the blocking check reports."""
         return list(self._failures)
+
+    def unverifiable(self) -> list[StoredResult]:
+        """Checksum, signature and attestation rows this verifier could not judge (a warning)."""
+        return list(self._unverifiable)
 
     def signed_but_unverified(self) -> list[tuple[str, str, list[str]]]:
         """(repo, tag, signature-shaped files) for releases where none of them verifies."""
@@ -119,20 +136,25 @@ def is_signature_shaped(name: str) -> bool:
 
 
 def verify_repositories(
-    db_path: str | Path,
+    db: str | Path | Connect,
     client: GitHubClient,
     settings: VerificationConfig,
     repos: Sequence[str],
     *,
     concurrency: int = 4,
-    trust_root: str = "production",
+    trust_root: TrustRootName = "production",
     on_repo: Callable[[str, list[StoredResult], str | None], None] | None = None,
     write_every: int = WRITE_EVERY,
 ) -> VerificationRun:
-    """Verify every published release of `repos`; replaces their rows in `release_verification`."""
+    """Verify every published release of `repos`; replaces their rows in `release_verification`.
+
+    `db` is the DuckDB file, or a factory of short-lived connections to it (the asset passes
+    `DuckDBResource.get_connection`).
+    """
     now = datetime.now(UTC)
     run = VerificationRun(list(repos))
-    with storage.connect(db_path) as con:
+    connect = connector(db)
+    with connect() as con:
         store.ensure_schema(con)
         inputs, repo_rows = _read_inputs(con, run.repos, settings.recent_releases)
         inputs, older = _newest(inputs, settings.recent_releases)
@@ -141,12 +163,13 @@ def verify_repositories(
     fetcher = Fetcher(client)
 
     def verify_repo(repo: str) -> tuple[str, list[StoredResult], str | None]:
+        ids = repo_rows.get(repo, RepositoryIds())
         try:
-            policy = signer_policy_for(repo, settings)
+            policy = signer_policy_for(repo, settings, ids)
         except ValueError as exc:
             return repo, [], f"signer policy: {exc}"
         changelog = repository_changelog(repo, inputs.get(repo, []), client, cache)
-        repo_id, private = repo_rows.get(repo, (None, False))
+        private = ids.private
         ctx = VerifyContext(
             fetcher=fetcher,
             cache=cache,
@@ -160,7 +183,7 @@ def verify_repositories(
             changelog_note=changelog.note,
         )
         if settings.attestations:
-            signatures.prefetch_attestations(repo, repo_id, inputs.get(repo, []), ctx)
+            attestations.prefetch_attestations(repo, ids.repository_id, inputs.get(repo, []), ctx)
         rows: list[StoredResult] = []
         for rel in inputs.get(repo, []):
             rows.extend(verify_release(rel, ctx))
@@ -173,7 +196,7 @@ def verify_repositories(
         entries = cache.take_new_entries()
         if not batch and not entries:
             return
-        with storage.connect(db_path) as con:  # the schema was ensured when reading the inputs
+        with connect() as con:
             store.replace_results(
                 con,
                 [repo for repo, _ in batch],
@@ -214,12 +237,12 @@ def verify_repositories(
 
 def _read_inputs(
     con: duckdb.DuckDBPyConnection, repos: list[str], recent: int
-) -> tuple[dict[str, list[ReleaseInput]], dict[str, tuple[int | None, bool]]]:
+) -> tuple[dict[str, list[ReleaseInput]], dict[str, RepositoryIds]]:
     """Published, not deleted releases, newest first per repository, the `recent` newest of
-    each (all when 0) with their artifacts; and each repository's (GitHub id, private)."""
+    each (all when 0) with their artifacts; and each repository's GitHub ids."""
     releases = con.execute(
         "SELECT release_id, repo, tag, body FROM releases "
-        "WHERE list_contains(?::VARCHAR[], repo) AND deleted_at IS NULL AND NOT draft "
+        f"WHERE {storage.in_repositories()} AND deleted_at IS NULL AND NOT draft "
         "ORDER BY repo, list_position",
         [repos],
     ).fetchall()
@@ -227,7 +250,7 @@ def _read_inputs(
     artifacts = con.execute(
         "WITH due AS (SELECT release_id FROM ("
         "  SELECT release_id, row_number() OVER (PARTITION BY repo ORDER BY list_position) AS n"
-        "  FROM releases WHERE list_contains(?::VARCHAR[], repo) AND deleted_at IS NULL"
+        f"  FROM releases WHERE {storage.in_repositories()} AND deleted_at IS NULL"
         "  AND NOT draft) WHERE ? <= 0 OR n <= ?) "
         "SELECT a.release_id, a.artifact_id, a.name, a.size, a.digest, a.browser_download_url, "
         "a.kind FROM release_artifacts a JOIN due USING (release_id) "
@@ -235,10 +258,14 @@ def _read_inputs(
         [repos, recent, recent],
     ).fetchall()
     repo_rows = {
-        str(repo): (None if repo_id is None else int(repo_id), bool(private))
-        for repo, repo_id, private in con.execute(
-            "SELECT repo, repo_id, coalesce(private, false) FROM repositories "
-            "WHERE list_contains(?::VARCHAR[], repo)",
+        str(repo): RepositoryIds(
+            None if repo_id is None else int(repo_id),
+            None if owner_id is None else int(owner_id),
+            bool(private),
+        )
+        for repo, repo_id, owner_id, private in con.execute(
+            "SELECT repo, repo_id, owner_id, coalesce(private, false) FROM repositories "
+            f"WHERE {storage.in_repositories()}",
             [repos],
         ).fetchall()
     }
@@ -269,7 +296,7 @@ def _newest(
         return inputs, {}
     newest = {repo: releases[:count] for repo, releases in inputs.items()}
     older = {
-        repo: [rel.release.release_id for rel in releases[count:]]
+        repo: [i for rel in releases[count:] if (i := rel.release.release_id) is not None]
         for repo, releases in inputs.items()
         if len(releases) > count
     }

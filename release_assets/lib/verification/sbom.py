@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
 
 from .results import ArtifactRef, ReleaseRef, VerificationResult, make_result
 
@@ -81,6 +80,10 @@ def _cyclonedx(doc: dict[str, Any], data: bytes) -> SbomReport:
         return SbomReport(
             "cyclonedx", version, error=f"CycloneDX {version} is not supported (1.4-1.6)"
         )
+    # Imported here: the validator pulls in jsonschema's format checkers, seconds of import
+    # that every Dagster code-server start would pay for a CycloneDX SBOM it may never see.
+    from cyclonedx.validation.json import JsonStrictValidator
+
     invalid = JsonStrictValidator(schema).validate_str(data.decode("utf-8", errors="replace"))
     described = (doc.get("metadata") or {}).get("component") or {}
     report = SbomReport(

@@ -1,5 +1,5 @@
-"""Sigstore evidence attached to a release: `X.sigstore(.json)`/`X.bundle` files, `.intoto.jsonl`
-attestation files, and GitHub's attestations API, each verified against GitHub's digest.
+"""Sigstore evidence attached to a release: `X.sigstore(.json)`/`X.bundle` files and `.intoto.jsonl`
+attestation files, each verified against GitHub's digest (GitHub's attestations API: attestations.py).
 
 Bundles and attestation lists are downloaded only when the cache has no verdict for
 (subject digest, bundle digest, policy); the artifacts they sign are never downloaded.
@@ -7,60 +7,116 @@ Bundles and attestation lists are downloaded only when the cache has no verdict 
 
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import datetime, timedelta
+from dataclasses import replace
 from typing import Any
 
 from release_assets.lib.github_client import GitHubError
 
 from .cache import material_key
 from .context import Collector, ReleaseInput, VerifyContext
-from .hashing import parse_digest
-from .instances import offline_unverifiable_reason
-from .names import bundle_target_name, is_checksum_manifest, is_verification_metadata
-from .results import ArtifactRef, Status, VerificationResult, make_result
-from .sigstore_bundles import bundle_result, verify_bundle
+from .hashing import ArtifactTooLargeError
+from .names import bundle_target_name
+from .results import (
+    PRECEDENCE,
+    ArtifactRef,
+    Status,
+    VerificationResult,
+    as_check,
+    as_status,
+    make_result,
+)
+from .sigstore_bundles import BundleVerdict, bundle_result, verify_bundle
 from .store import CacheEntry
 
-ATTESTATIONS_API = "github-attestations-api"
-# Attestations are made by the release workflow minutes after upload. Asking GitHub again every
-# run would cost one request per artifact per run; a week-old answer is revalidated (ETag, free
-# when unchanged), a fresher one is reused.
-ATTESTATION_RECHECK = timedelta(days=7)
-_INTOTO_SUFFIXES = (".intoto.jsonl", ".intoto.json")
-_PRECEDENCE = {"failed": 0, "error": 1, "passed": 2, "not_applicable": 3}
+INTOTO_SUFFIXES = (".intoto.jsonl", ".intoto.json")
 
 
 def judge_bundle(
     data: bytes, digest: str, bundle_name: str, target: ArtifactRef, ctx: VerifyContext
 ) -> VerificationResult:
-    """One sigstore bundle about `digest`: a signature, or (DSSE) an attestation naming it."""
+    """One sigstore bundle about `digest`: a signature, or (DSSE) an attestation naming it.
+
+    An attestation whose subjects name the file only in sha512 (npm provenance) is matched
+    against the file's sha512: known when it was hashed, else downloaded within the hashing cap.
+    """
     try:
         raw = json.loads(data)
     except (ValueError, UnicodeDecodeError):
         raw = None  # verify_bundle explains what is wrong with it
-    if isinstance(raw, dict):
-        why = offline_unverifiable_reason(raw, private_repository=ctx.private_repository)
-        if why is not None:
-            check = "attestation" if "dsseEnvelope" in raw else "signature"
-            return make_result(
-                None,
-                target,
-                check,
-                "not_applicable",
-                why,
-                evidence={"bundle": bundle_name},
-                subject_digest=digest,
-            )
     dsse = isinstance(raw, dict) and "dsseEnvelope" in raw
-    verdict = verify_bundle(
-        data, digest=digest, policy=ctx.policy, trust_root=ctx.trust_root, dsse=dsse
-    )
-    return bundle_result(verdict, release=None, artifact=target, bundle_name=bundle_name)
+
+    def verify(other: dict[str, str]) -> BundleVerdict:
+        return verify_bundle(
+            data,
+            digest=digest,
+            policy=ctx.policy,
+            trust_root=ctx.trust_root,
+            dsse=dsse,
+            other_digests=other,
+            private_repository=ctx.private_repository,
+        )
+
+    known = ctx.sha512.get(target.artifact_id)
+    verdict = verify({"sha512": known} if known else {})
+    note: dict[str, object] = {}
+    if verdict.outcome == "unverifiable" and "sha512" in verdict.missing_algorithms:
+        sha512 = sha512_of(target, digest, ctx)
+        if isinstance(sha512, str):
+            verdict = verify({"sha512": sha512})
+            note["digest_source"] = (
+                f"sha512 of the downloaded artifact ({target.size or 0:,} bytes)"
+            )
+        else:
+            status, why = sha512
+            if status == "error":
+                return make_result(
+                    None, target, "attestation", "error", why, evidence={"bundle": bundle_name}
+                )
+            verdict = replace(verdict, reason=f"{verdict.reason}; {why}")
+    result = bundle_result(verdict, release=None, artifact=target, bundle_name=bundle_name)
+    return replace(result, evidence={**result.evidence, **note}) if note else result
 
 
-def _remember(ctx: VerifyContext, subject: str, material: str, result: VerificationResult) -> None:
+def sha512_of(target: ArtifactRef, sha256: str, ctx: VerifyContext) -> str | tuple[Status, str]:
+    """The sha512 of an artifact whose sha256 is known: from this run or the cache, else by
+    downloading it within `max_download_bytes` (its sha256 checked too); or why not."""
+    subject = f"github-artifact:{target.artifact_id}"
+    if known := ctx.sha512.get(target.artifact_id):
+        return known
+    hit = ctx.cache.get("hash", subject, subject)
+    if hit is not None and hit.subject_digest == sha256 and hit.evidence.get("sha512"):
+        ctx.sha512[target.artifact_id] = str(hit.evidence["sha512"])
+        return ctx.sha512[target.artifact_id]
+    cap = ctx.settings.max_download_bytes
+    if target.size is not None and target.size > cap:
+        return (
+            "unverifiable",
+            f"not downloaded to compute its sha512: {target.size:,} bytes is above the "
+            f"{cap:,}-byte cap (verification.max_download_bytes)",
+        )
+    if not target.download_url:
+        return "unverifiable", "no download URL to compute its sha512"
+    try:
+        hexes = ctx.fetcher.hashes(
+            target.download_url, max_bytes=cap, algorithms=("sha256", "sha512")
+        )
+    except ArtifactTooLargeError as exc:
+        return "unverifiable", f"not hashed for its sha512: {exc}"
+    except GitHubError as exc:
+        return "error", f"could not download {target.name} to compute its sha512: {exc}"
+    if f"sha256:{hexes['sha256']}" != sha256:
+        return "error", (
+            f"the downloaded {target.name} hashes to sha256:{hexes['sha256']}, not GitHub's "
+            f"{sha256}: its sha512 cannot be trusted"
+        )
+    ctx.sha512[target.artifact_id] = hexes["sha512"]
+    evidence = {"digest": sha256, "sha512": hexes["sha512"]}
+    ctx.cache.put("hash", subject, subject, subject_digest=sha256, evidence=evidence)
+    return hexes["sha512"]
+
+
+def remember(ctx: VerifyContext, subject: str, material: str, result: VerificationResult) -> None:
     ctx.cache.put(
         "bundle",
         subject,
@@ -73,16 +129,16 @@ def _remember(ctx: VerifyContext, subject: str, material: str, result: Verificat
     )
 
 
-def _recalled(entry: CacheEntry, target: ArtifactRef) -> VerificationResult:
+def recalled(entry: CacheEntry, target: ArtifactRef) -> VerificationResult:
     evidence = dict(entry.evidence)
-    check = evidence.pop("_check")
+    check = as_check(evidence.pop("_check", None))
     return make_result(
         None,
         target,
         check,
-        entry.status,
+        as_status(entry.status),
         entry.reason or "",
-        evidence=evidence,  # type: ignore[arg-type]
+        evidence=evidence,
         subject_digest=entry.subject_digest,
     )
 
@@ -129,7 +185,7 @@ def bundle_rows(
         material = material_key(ref)
         hit = ctx.cache.get("bundle", digest, material, ctx.policy_key)
         if hit is not None:
-            out.add(_recalled(hit, target), cached=True, at=hit.created_at)
+            out.add(recalled(hit, target), cached=True, at=hit.created_at)
             continue
         if not ref.download_url:
             out.error(target, "signature", f"{ref.name} has no download URL")
@@ -140,7 +196,7 @@ def bundle_rows(
             out.error(target, "signature", f"could not download {ref.name}: {exc}")
             continue
         result = judge_bundle(data, digest, ref.name, target, ctx)
-        _remember(ctx, digest, material, result)
+        remember(ctx, digest, material, result)
         out.add(result)
 
 
@@ -156,8 +212,9 @@ def intoto_rows(
 ) -> None:
     """Each line a sigstore DSSE bundle; its verified subjects are matched to the artifacts."""
     by_digest = {d: r for r in refs if (d := digests.get(r.artifact_id))}
+    by_digest.update({f"sha512:{sha}": r for r in refs if (sha := ctx.sha512.get(r.artifact_id))})
     for ref in refs:
-        if not ref.name.lower().endswith(_INTOTO_SUFFIXES):
+        if not ref.name.lower().endswith(INTOTO_SUFFIXES):
             continue
         material = material_key(ref)
         hit = ctx.cache.get("intoto", "", material, ctx.policy_key)
@@ -192,7 +249,7 @@ def _judge_line(number: int, line: bytes, ctx: VerifyContext) -> dict[str, Any]:
     if isinstance(raw, dict) and "payloadType" in raw and "signatures" in raw:
         return {
             "line": number,
-            "status": "not_applicable",
+            "status": "unverifiable",
             "reason": f"line {number} is a bare DSSE envelope (slsa-github-generator format) with "
             "no transparency-log proof inside: it cannot be verified offline "
             "(slsa-verifier checks it against Rekor online)",
@@ -203,10 +260,13 @@ def _judge_line(number: int, line: bytes, ctx: VerifyContext) -> dict[str, Any]:
             "status": "error",
             "reason": f"line {number} is neither a sigstore DSSE bundle nor a DSSE envelope",
         }
-    why = offline_unverifiable_reason(raw, private_repository=ctx.private_repository)
-    if why is not None:
-        return {"line": number, "status": "not_applicable", "reason": why}
-    verdict = verify_bundle(line, policy=ctx.policy, trust_root=ctx.trust_root, dsse=True)
+    verdict = verify_bundle(
+        line,
+        policy=ctx.policy,
+        trust_root=ctx.trust_root,
+        dsse=True,
+        private_repository=ctx.private_repository,
+    )
     return {
         "line": number,
         "status": verdict.status,
@@ -228,14 +288,17 @@ def _intoto_results(
     if not lines:
         out.add(make_result(rel.release, ref, "attestation", "error", f"{ref.name} is empty"))
         return
-    worst = min(lines, key=lambda line: _PRECEDENCE[line["status"]])
+    worst = min(lines, key=lambda line: PRECEDENCE[line["status"]])
     named = 0
     for line in lines:
         if line["status"] != "passed":
             continue
         for subject in line.get("subjects") or []:
-            sha = (subject.get("digest") or {}).get("sha256")
-            target = by_digest.get(f"sha256:{sha}") if sha else None
+            digests = subject.get("digest") or {}
+            hit = next(
+                (f"{a}:{h}" for a, h in sorted(digests.items()) if f"{a}:{h}" in by_digest), None
+            )
+            target = by_digest.get(hit) if hit else None
             if target is None:
                 continue
             named += 1
@@ -253,7 +316,7 @@ def _intoto_results(
                         "predicate_type": line.get("predicate_type"),
                         "log_index": line.get("log_index"),
                     },
-                    subject_digest=f"sha256:{sha}",
+                    subject_digest=hit,
                 ),
                 cached=cached,
                 at=at,
@@ -271,140 +334,3 @@ def _intoto_results(
         cached=cached,
         at=at,
     )
-
-
-# ------------------------------------------------------------------------------ attestations API
-
-
-def attestation_api_rows(
-    rel: ReleaseInput, refs: list[ArtifactRef], ctx: VerifyContext, out: Collector
-) -> None:
-    """`GET /repos/{repo}/attestations/sha256:…` for each artifact GitHub gives a digest for."""
-    for ref in refs:
-        digest = _attestable_digest(ref)
-        if digest is None:
-            continue
-        listed = _attestations(rel.release.repo, digest, ref, ctx)
-        if isinstance(listed, VerificationResult):
-            out.add(listed)
-            continue
-        listed, listing_cached, listed_at = listed
-        if not listed:
-            none = make_result(
-                None,
-                ref,
-                "attestation",
-                "not_applicable",
-                "GitHub has no attestation for this digest",
-                evidence={"source": ATTESTATIONS_API},
-            )
-            out.add(none, cached=listing_cached, at=listed_at)
-            continue
-        for number, bundle in enumerate(listed, start=1):
-            data = json.dumps(bundle, sort_keys=True, separators=(",", ":")).encode()
-            material = "sha256:" + hashlib.sha256(data).hexdigest()
-            hit = ctx.cache.get("bundle", str(digest), material, ctx.policy_key)
-            if hit is not None:
-                result, cached, at = _recalled(hit, ref), True, hit.created_at
-            else:
-                result = judge_bundle(data, str(digest), f"GitHub attestation {number}", ref, ctx)
-                _remember(ctx, str(digest), material, result)
-                cached, at = False, ctx.now
-            out.add(
-                make_result(
-                    None,
-                    ref,
-                    "attestation",
-                    result.status,
-                    result.reason,
-                    evidence={**result.evidence, "source": ATTESTATIONS_API},
-                    subject_digest=str(digest),
-                ),
-                cached=cached,
-                at=at,
-            )
-
-
-def _attestable_digest(ref: ArtifactRef) -> str | None:
-    """GitHub's sha256 of an artifact that could be attested; signatures of signatures are not."""
-    digest = parse_digest(ref.digest)
-    if digest is None or digest.algorithm != "sha256":
-        return None
-    if is_verification_metadata(ref.name) and not is_checksum_manifest(ref.name):
-        return None
-    return str(digest)
-
-
-def prefetch_attestations(
-    repo: str, repo_id: int | None, releases: list[ReleaseInput], ctx: VerifyContext
-) -> None:
-    """List the attestations of every due digest of `repo` in bulk, 100 digests a request.
-
-    Asking per digest costs a request per artifact (tens of thousands for a large org); the
-    bulk listing answers for the whole repository in a few. Results land in the cache, where
-    `attestation_api_rows` finds them; when the bulk listing is unavailable or fails, nothing is
-    cached and the per-digest lookups run as before. The listing is owner-wide, so it is used
-    only when the repository's GitHub id (from `repositories`) tells its attestations apart.
-    """
-    if repo_id is None:
-        return
-    where = f"github:{repo}"
-    due = []
-    for rel in releases:
-        for art in rel.artifacts:
-            digest = _attestable_digest(art.ref)
-            known = ctx.cache.peek("attestation_list", digest, where) if digest else None
-            if digest and (known is None or ctx.now - known.created_at >= ATTESTATION_RECHECK):
-                due.append(digest)
-    if not due:
-        return
-    try:
-        listed = ctx.fetcher.bulk_attestations(repo.split("/", 1)[0], list(dict.fromkeys(due)))
-    except GitHubError:
-        return  # per-digest lookups will try, and record what fails
-    for digest, attestations in (listed or {}).items():
-        # The owner-wide listing includes other repositories' attestations of the same bytes.
-        bundles = [a["bundle"] for a in attestations if a.get("repository_id") == repo_id]
-        ctx.cache.put(
-            "attestation_list",
-            digest,
-            where,
-            status="200" if bundles else "404",
-            evidence={"bundles": bundles, "http_status": 200 if bundles else 404, "bulk": True},
-        )
-
-
-def _attestations(
-    repo: str, digest: str, ref: ArtifactRef, ctx: VerifyContext
-) -> tuple[list[dict[str, Any]], bool, datetime] | VerificationResult:
-    """(bundles, whether the listing came from the cache, when it was fetched), or an error."""
-    where = f"github:{repo}"
-    known = ctx.cache.get("attestation_list", digest, where)
-    if known is not None and ctx.now - known.created_at < ATTESTATION_RECHECK:
-        # An entry stamped `now` was listed in bulk by this very run, not recalled.
-        recalled = known.created_at < ctx.now
-        return list(known.evidence.get("bundles", [])), recalled, known.created_at
-    try:
-        status, bundles, etag = ctx.fetcher.attestations(
-            repo, digest, etag=known.etag if known else None
-        )
-    except GitHubError as exc:  # not cached: asked again next run
-        return make_result(
-            None,
-            ref,
-            "attestation",
-            "error",
-            f"could not list GitHub attestations: {exc}",
-            evidence={"source": ATTESTATIONS_API},
-        )
-    if status == 304 and known is not None:
-        bundles = list(known.evidence.get("bundles", []))
-    ctx.cache.put(
-        "attestation_list",
-        digest,
-        where,
-        status=str(status),
-        evidence={"bundles": bundles, "http_status": status},
-        etag=etag or (known.etag if known else None),
-    )
-    return bundles, False, ctx.now

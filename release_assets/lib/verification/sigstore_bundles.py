@@ -2,9 +2,11 @@
 
 For a plain signature, GitHub's sha256 digest stands in for the file (`Hashed`), so a 2 GB
 binary verifies without being downloaded. For a DSSE attestation the envelope is verified and
-then its in-toto subjects are checked against the expected digest: a valid attestation about
-some *other* file proves nothing about this one.
+then its in-toto subjects are checked against the digests known for the file (sha256, and
+sha512 when known): a valid attestation about some *other* file proves nothing about this one.
 
+Four outcomes: verified; rejected (cryptography or the policy says no); unverifiable (the
+bundle may be valid but this verifier cannot judge it, with the reason); malformed (unreadable).
 Every failure becomes a verdict with a reason; nothing raised by a hostile bundle escapes.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -25,26 +28,30 @@ from sigstore.verify import policy as sigstore_policy
 from sigstore_models.common.v1 import HashAlgorithm
 
 from .hashing import parse_digest
-from .names import CosignPair, bundle_target_name, find_legacy_cosign_pairs, is_legacy_cosign_pair
+from .instances import envelope_signature_problem, leaf_certificate, unverifiable_reason
 from .results import ArtifactRef, ReleaseRef, VerificationResult, make_result
-from .signer_policy import SignerPolicy, certificate_identities, certificate_issuer
+from .signer_policy import (
+    SignerPolicy,
+    SourceRepository,
+    certificate_identities,
+    certificate_issuer,
+    certificate_source,
+)
+from .statements import InTotoSubject, match_subjects, parse_statement
 from .trust_roots import TrustRootError, TrustRootSpec, verifier_for
 
-__all__ = [
-    "BundleVerdict",
-    "InTotoSubject",
-    "bundle_result",
-    "bundle_target_name",
-    "find_legacy_cosign_pairs",
-    "is_legacy_cosign_pair",
-    "legacy_cosign_result",
-    "verify_bundle",
-]
+__all__ = ["BundleVerdict", "InTotoSubject", "bundle_result", "verify_bundle"]
 
 _IN_TOTO = "application/vnd.in-toto+json"
 
-Outcome = Literal["verified", "rejected", "malformed"]
-
+Outcome = Literal["verified", "rejected", "malformed", "unverifiable"]
+VerdictStatus = Literal["passed", "failed", "error", "unverifiable"]
+_STATUS: dict[str, VerdictStatus] = {
+    "verified": "passed",
+    "rejected": "failed",
+    "malformed": "error",
+    "unverifiable": "unverifiable",
+}
 # sigstore's messages are precise but terse; say what they usually mean for a release.
 _HINTS = (
     (
@@ -70,14 +77,10 @@ _HINTS = (
 
 
 @dataclass(frozen=True)
-class InTotoSubject:
-    name: str
-    digest: dict[str, str]
-
-
-@dataclass(frozen=True)
 class BundleVerdict:
-    """`outcome` separates a bad signature (rejected) from a file we could not read (malformed)."""
+    """`outcome`: verified, rejected (a bad signature or signer), unverifiable (cannot judge), or
+    malformed (could not read). `repository_bound` is False when the signer was accepted without
+    a Source Repository to bind it to (an explicit identity, a signer outside GitHub Actions)."""
 
     verified: bool
     reason: str
@@ -91,10 +94,14 @@ class BundleVerdict:
     subjects: tuple[InTotoSubject, ...] = field(default=())
     subject_matches: bool | None = None
     expected_digest: str | None = None
+    source: SourceRepository | None = None
+    repository_bound: bool | None = None
+    # Digest algorithms the subjects use that we lack (e.g. sha512): hashing the file would help.
+    missing_algorithms: tuple[str, ...] = ()
 
     @property
-    def status(self) -> Literal["passed", "failed", "error"]:
-        return {"verified": "passed", "rejected": "failed", "malformed": "error"}[self.outcome]  # type: ignore[return-value]
+    def status(self) -> VerdictStatus:
+        return _STATUS[self.outcome]
 
     def evidence(self) -> dict[str, Any]:
         """The fields a person needs to audit the verdict, for VerificationResult.evidence."""
@@ -103,26 +110,31 @@ class BundleVerdict:
             "issuer": self.issuer,
             "log_index": self.log_index,
             "bundle_media_type": self.media_type,
+            **(self.source.evidence() if self.source else {}),
         }
+        if self.repository_bound is not None:
+            out["repository_bound"] = self.repository_bound
         if self.dsse:
             out["predicate_type"] = self.predicate_type
             out["subjects"] = [{"name": s.name, "digest": s.digest} for s in self.subjects]
             out["subject_matches"] = self.subject_matches
+        if self.missing_algorithms:
+            out["missing_algorithms"] = list(self.missing_algorithms)
         return out
 
 
 class _RecordingPolicy(sigstore_policy.VerificationPolicy):
-    """Remembers whether the identity policy (not the cryptography) is what failed."""
+    """Remembers why the signer policy (not the cryptography) refused, when it did."""
 
     def __init__(self, inner: sigstore_policy.VerificationPolicy) -> None:
         self._inner = inner
-        self.failed = False
+        self.failure: str | None = None
 
     def verify(self, cert: Certificate) -> None:
         try:
             self._inner.verify(cert)
-        except SigstoreError:
-            self.failed = True
+        except SigstoreError as exc:
+            self.failure = str(exc)
             raise
 
 
@@ -134,11 +146,15 @@ def verify_bundle(
     policy: SignerPolicy,
     trust_root: TrustRootSpec = "production",
     dsse: bool = False,
+    other_digests: Mapping[str, str] | None = None,
+    private_repository: bool = False,
 ) -> BundleVerdict:
-    """Verify `bundle_bytes` for the file given by `artifact` bytes or its `digest`.
+    """Verify `bundle_bytes` for the file given by `artifact` bytes or its sha256 `digest`.
 
     `dsse=True` verifies an attestation (in-toto statement in a DSSE envelope); the digest is
-    then optional and, when given, must be one of the statement's subjects.
+    then optional and, when given, one of the statement's subjects must name the file, in
+    sha256 or in any algorithm of `other_digests` ({"sha512": hex}). `private_repository`: the
+    bundle comes from a private repository (GitHub's own Sigstore instance may have signed it).
     """
     expected, problem = _expected_digest(digest, artifact)
     if problem:
@@ -147,15 +163,29 @@ def verify_bundle(
         return BundleVerdict(
             False, "no artifact or digest given to verify the signature against", "malformed"
         )
+    known = _known_digests(expected, artifact, other_digests)
     raw, problem = _load_json(bundle_bytes)
     if problem or raw is None:
         return BundleVerdict(False, problem or "empty bundle", "malformed", dsse=dsse)
     facts = _raw_facts(raw)
+    cannot_judge = unverifiable_reason(
+        raw, named_root=isinstance(trust_root, str), private_repository=private_repository
+    )
+    if cannot_judge is not None:
+        if (broken := envelope_signature_problem(raw)) is not None:
+            return BundleVerdict(False, broken, "rejected", dsse=dsse, **facts)
+        return BundleVerdict(
+            False,
+            cannot_judge,
+            "unverifiable",
+            dsse="dsseEnvelope" in raw,
+            expected_digest=expected,
+            **facts,
+        )
     try:
         bundle = Bundle.from_json(bundle_bytes)
         cert = bundle.signing_certificate
-        facts["signer_identity"] = next(iter(certificate_identities(cert)), None)
-        facts["issuer"] = certificate_issuer(cert)
+        facts.update(_cert_facts(cert))
     except Exception as exc:  # pydantic, sigstore and cryptography errors: hostile input
         return BundleVerdict(
             False,
@@ -180,12 +210,14 @@ def verify_bundle(
     except TrustRootError as exc:
         return BundleVerdict(False, str(exc), "malformed", dsse=dsse, **facts)
     recorder = _RecordingPolicy(policy.to_sigstore())
+    bound = facts["source"].uri is not None
+    note = _binding_note(bound, policy)
     try:
         if dsse:
-            return _verify_attestation(verifier, bundle, recorder, expected, facts)
+            return _verify_attestation(verifier, bundle, recorder, expected, known, note, facts)
         verifier.verify_artifact(_input(artifact, expected), bundle, recorder)
     except SigstoreError as exc:
-        return _rejected(exc, recorder, policy, trust_root, dsse, expected, facts)
+        return _rejected(exc, recorder, trust_root, dsse, expected, facts)
     except Exception as exc:  # malformed certificates or entries surface as assorted errors
         return BundleVerdict(
             False,
@@ -197,11 +229,29 @@ def verify_bundle(
         )
     return BundleVerdict(
         True,
-        f"signed by {facts['signer_identity']} ({facts['issuer']})",
+        f"signed by {facts['signer_identity']} ({facts['issuer']}){note}",
         "verified",
         expected_digest=expected,
+        repository_bound=bound,
         **facts,
     )
+
+
+def _binding_note(bound: bool, policy: SignerPolicy) -> str:
+    if bound:
+        return f" for {policy.binding.describe()}"
+    return (
+        f"; the repository could not be bound (the certificate names no source repository): "
+        f"accepted through an identity configured for {policy.binding.repository}"
+    )
+
+
+def _cert_facts(cert: Certificate) -> dict[str, Any]:
+    return {
+        "signer_identity": next(iter(certificate_identities(cert)), None),
+        "issuer": certificate_issuer(cert),
+        "source": certificate_source(cert),
+    }
 
 
 def _verify_attestation(
@@ -209,6 +259,8 @@ def _verify_attestation(
     bundle: Bundle,
     recorder: _RecordingPolicy,
     expected: str | None,
+    known: dict[str, str],
+    note: str,
     facts: dict[str, Any],
 ) -> BundleVerdict:
     payload_type, payload = verifier.verify_dsse(bundle, recorder)
@@ -221,66 +273,68 @@ def _verify_attestation(
             **facts,
         )
     try:
-        statement = json.loads(payload)
-        subjects = tuple(
-            InTotoSubject(
-                str(s.get("name", "")), {str(k): str(v).lower() for k, v in s["digest"].items()}
-            )
-            for s in statement.get("subject", [])
-        )
-        predicate_type = str(statement.get("predicateType", "")) or None
+        subjects, predicate_type = parse_statement(payload)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         return BundleVerdict(
             False, f"signed in-toto statement is malformed: {exc}", "malformed", dsse=True, **facts
         )
-    common = {
+    common: dict[str, Any] = {
         "dsse": True,
         "predicate_type": predicate_type,
         "subjects": subjects,
         "expected_digest": expected,
+        "repository_bound": facts["source"].uri is not None,
         **facts,
     }
-    if expected is None:
+    signer = f"attestation signed by {facts['signer_identity']}"
+    if not known:
         return BundleVerdict(
-            True,
-            f"attestation signed by {facts['signer_identity']}; "
-            "no digest given, subjects not checked",
-            "verified",
-            **common,
+            True, f"{signer}{note}; no digest given, subjects not checked", "verified", **common
         )
-    hex_ = expected.split(":", 1)[1]
-    if any(s.digest.get("sha256") == hex_ for s in subjects):
+    match = match_subjects(subjects, known)
+    if match.matched is not None:
         return BundleVerdict(
             True,
-            f"attestation signed by {facts['signer_identity']} names {expected}",
+            f"{signer} names {match.matched}{note}",
             "verified",
             subject_matches=True,
+            **common,
+        )
+    if match.missing:
+        return BundleVerdict(
+            False,
+            f"{signer} is valid, but its subjects name only {', '.join(match.missing)} digests, "
+            f"and this file's {' or '.join(sorted(known))} is all that is known: the subject "
+            "cannot be matched",
+            "unverifiable",
+            missing_algorithms=match.missing,
             **common,
         )
     names = ", ".join(s.name for s in subjects) or "nothing"
     return BundleVerdict(
         False,
-        f"attestation is validly signed but is about {names}, not {expected}",
+        f"attestation is validly signed but is about {names}, not {expected or _first(known)}",
         "rejected",
         subject_matches=False,
         **common,
     )
 
 
+def _first(known: Mapping[str, str]) -> str:
+    algorithm = sorted(known)[0]
+    return f"{algorithm}:{known[algorithm]}"
+
+
 def _rejected(
     exc: Exception,
     recorder: _RecordingPolicy,
-    signer: SignerPolicy,
     trust_root: TrustRootSpec,
     dsse: bool,
     expected: str | None,
     facts: dict[str, Any],
 ) -> BundleVerdict:
-    if recorder.failed:
-        reason = (
-            f"signer {facts['signer_identity']} (issuer {facts['issuer']}) is not allowed: "
-            f"policy requires {signer.describe()}"
-        )
+    if recorder.failure is not None:
+        reason = recorder.failure
     else:
         reason = f"{_first_line(exc)} (trust root: {trust_root})"
         for needle, hint in _HINTS:
@@ -301,6 +355,18 @@ def _expected_digest(digest: str | None, artifact: bytes | None) -> tuple[str | 
     if from_bytes is not None and from_bytes != str(parsed):
         return None, f"artifact bytes hash to {from_bytes}, not the given {parsed}"
     return str(parsed), None
+
+
+def _known_digests(
+    expected: str | None, artifact: bytes | None, other: Mapping[str, str] | None
+) -> dict[str, str]:
+    """Every digest of the file we have, algorithm -> hex (sha512 is cheap when bytes are here)."""
+    known = {k.lower(): v.lower() for k, v in (other or {}).items()}
+    if expected is not None:
+        known["sha256"] = expected.split(":", 1)[1]
+    if artifact is not None:
+        known.setdefault("sha512", hashlib.sha512(artifact).hexdigest())
+    return known
 
 
 def _input(artifact: bytes | None, expected: str | None) -> bytes | Hashed:
@@ -327,6 +393,12 @@ def _raw_facts(raw: dict[str, Any]) -> dict[str, Any]:
         facts["log_index"] = int(raw["verificationMaterial"]["tlogEntries"][0]["logIndex"])
     except (KeyError, IndexError, TypeError, ValueError):
         facts["log_index"] = None
+    cert = leaf_certificate(raw)
+    facts.update(
+        _cert_facts(cert)
+        if cert is not None
+        else {"signer_identity": None, "issuer": None, "source": None}
+    )
     return facts
 
 
@@ -353,19 +425,4 @@ def bundle_result(
         verdict.reason,
         evidence={"bundle": bundle_name, **verdict.evidence()},
         subject_digest=verdict.expected_digest,
-    )
-
-
-def legacy_cosign_result(
-    pair: CosignPair, *, release: ReleaseRef | None, artifact: ArtifactRef | None
-) -> VerificationResult:
-    """A `.sig` + certificate without a bundle: reported, never counted as passed."""
-    return make_result(
-        release,
-        artifact,
-        "signature",
-        "not_applicable",
-        f"{pair.signature} + {pair.certificate} is a legacy cosign pair without a sigstore bundle "
-        "(no transparency-log proof): it cannot be verified offline; publish a .sigstore.json bundle",
-        evidence={"signature": pair.signature, "certificate": pair.certificate},
     )

@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS release_verification (
     artifact_id BIGINT,                  -- NULL for release-level rows (docs)
     artifact_name VARCHAR,
     "check" VARCHAR NOT NULL,            -- checksum | signature | attestation | sbom | docs
-    status VARCHAR NOT NULL,             -- passed | failed | not_applicable | error
+    status VARCHAR NOT NULL,             -- passed | failed | unverifiable | not_applicable | error
     reason VARCHAR NOT NULL,
     evidence JSON,
     subject_digest VARCHAR,              -- the sha256 the verdict is about
