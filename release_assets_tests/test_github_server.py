@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -365,15 +366,28 @@ def test_demo_keeps_recorded_values_exactly() -> None:
     assert soro["assets"][0]["digest"].startswith("sha256:2e4ca075")
 
 
-@pytest.mark.skipif(not FIXTURES.exists(), reason="shared fixtures not present")
+SHARED_DIGESTS = Path(__file__).parent / "fixtures" / "shared-recordings.sha256"
+
+
 def test_recordings_are_byte_identical_to_the_fixtures() -> None:
-    for path in RECORDINGS.rglob("*"):
-        if path.is_file() and path.name != "README.md":
-            relative = path.relative_to(RECORDINGS)
-            source = {"sigstore": FIXTURES / "sigstore" / "sigstore-python" / path.name,
-                      "pygithub-replay": FIXTURES / "github-api" / "pygithub-replay" / path.name,
-                      ".": FIXTURES / "github-api" / path.name}[str(relative.parent)]
-            assert path.read_bytes() == source.read_bytes(), relative
+    """The demo's recordings are the shared fixtures byte for byte: checked against the sha256 of
+    each source file taken from ../shared/fixtures (kept in the repository, so a clone anywhere
+    checks them), and against ../shared itself where it sits beside the clone."""
+    expected = dict(
+        reversed(line.split("  ", 1)) for line in SHARED_DIGESTS.read_text().splitlines()
+    )
+    recorded = {
+        path for path in RECORDINGS.rglob("*") if path.is_file() and path.name != "README.md"
+    }
+    assert len(recorded) == len(expected)
+    for path in recorded:
+        relative = path.relative_to(RECORDINGS)
+        source = {"sigstore": Path("sigstore/sigstore-python") / path.name,
+                  "pygithub-replay": Path("github-api/pygithub-replay") / path.name,
+                  ".": Path("github-api") / path.name}[str(relative.parent)]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == expected[str(source)], relative
+        if (FIXTURES / source).exists():
+            assert path.read_bytes() == (FIXTURES / source).read_bytes(), relative
 
 
 # -- faults for the reliability suite (package docstring) ---------------------------------------
