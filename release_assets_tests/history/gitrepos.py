@@ -7,7 +7,12 @@ import os
 import subprocess
 from pathlib import Path
 
-JQ_BUNDLE = Path(__file__).resolve().parents[2] / "release_assets" / "demo" / "git" / "jq.bundle"
+from release_assets.demo.git import JQ_BUNDLE as DEMO_JQ_BUNDLE
+
+# The full history (19 tags, 8 MB) where ../shared sits beside the clone; otherwise the demo's
+# trimmed bundle (the 8 recorded release tags, jq-1.0 … jq-1.5, 1.9 MB).
+SHARED_JQ_BUNDLE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "git" / "jq.bundle"
+JQ_BUNDLE = SHARED_JQ_BUNDLE if SHARED_JQ_BUNDLE.exists() else DEMO_JQ_BUNDLE
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _ENV = {**os.environ, "GIT_AUTHOR_DATE": "2024-01-01T00:00:00Z",
         "GIT_COMMITTER_DATE": "2024-01-01T00:00:00Z", "LC_ALL": "C"}
